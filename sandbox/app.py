@@ -1,0 +1,54 @@
+"""create_app(): the only place an app is built. The CLI, the container and the pytest plugin
+all call it, so the three modes cannot drift apart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from sandbox.control import control_routes
+from sandbox.pipeline import VendorApp
+from sandbox.settings import Settings
+from sandbox.state import Sandbox
+from sandbox.vendor import Vendor
+from sandbox.vendors import VENDORS
+
+
+def create_app(settings: Settings | None = None, *, vendors: Sequence[Vendor] = VENDORS) -> Starlette:
+    """Build the sandbox: one mount per vendor, the control plane under /_sandbox."""
+    settings = settings or Settings()
+    state = Sandbox(settings, vendors)
+    mounts = {v.name: VendorApp(state, v) for v in vendors}
+    routes: list[BaseRoute] = [Mount("/_sandbox", routes=control_routes(state))]
+    routes += [Mount(f"/{name}", app=app) for name, app in mounts.items()]
+    if settings.vendor_at_root is not None:
+        if settings.vendor_at_root not in mounts:
+            raise ValueError(
+                f"--vendor {settings.vendor_at_root!r}: choose one of {', '.join(mounts)}"
+            )
+        routes.append(Mount("", app=mounts[settings.vendor_at_root]))
+    else:
+        routes.append(Route("/{path:path}", _no_vendor, methods=_ALL_METHODS))
+    app = Starlette(routes=routes)
+    app.state.sandbox = state
+    return app
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def _no_vendor(request: Request) -> Response:
+    """A path under no vendor: say which prefixes exist (the sandbox's own error shape)."""
+    state: Sandbox = request.app.state.sandbox
+    prefixes = ", ".join(f"/{name}" for name in state.vendors)
+    body = {
+        "error": "not_found",
+        "message": f"no vendor is mounted at {request.url.path}; paths start with {prefixes} "
+        "followed by the vendor's documented path",
+    }
+    state.schemas.check("sandbox/error.json", body)
+    return JSONResponse(body, status_code=404)

@@ -1,0 +1,60 @@
+"""Building calls that clients create through a vendor's API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.ids import digest_int, uuid_from
+from sandbox.model import Agent, Call, CallType, Contact, Direction, Scenario
+
+
+def new_call(
+    call_id: str,
+    now_ms: int,
+    *,
+    tenant: str,
+    agent: Agent,
+    from_number: str,
+    to_number: str,
+    direction: Direction = "outbound",
+    call_type: CallType = "phone_call",
+    scenario: Scenario = Scenario.QUEUED,
+    scheduled_ms: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    dynamic_variables: Mapping[str, str] | None = None,
+    contact: Contact | None = None,
+    campaign_id: str | None = None,
+    vendor_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Call:
+    """A call just accepted by the API: registered or queued, nothing said or billed yet."""
+    return Call(
+        id=call_id,
+        tenant=tenant,
+        source="created",
+        agent=agent,
+        call_type=call_type,
+        direction=direction,
+        from_number=from_number,
+        to_number=to_number,
+        scenario=scenario,
+        created_ms=now_ms,
+        start_ms=None,
+        end_ms=None,
+        scheduled_ms=scheduled_ms,
+        disconnection_reason=None,
+        turns=(),
+        tool_calls=(),
+        analysis=None,
+        costs=(),
+        latency={},
+        recording_url=None,
+        contact=contact
+        or Contact(id=uuid_from("contact", tenant, call_id), full_name="", email="", country="US"),
+        campaign_id=campaign_id,
+        telephony_sid="CA" + f"{digest_int('sid', call_id):064x}"[:32],
+        metadata=dict(metadata or {}),
+        dynamic_variables=dict(dynamic_variables or {}),
+        updated_ms=now_ms,
+        vendor_overrides=dict(vendor_overrides or {}),
+    )

@@ -1,0 +1,173 @@
+"""`call-sandbox`: serve, check, show, keys, healthcheck. Every command builds its app with
+create_app(), the same function behind the container and the pytest plugin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from sandbox import __version__
+from sandbox.app import create_app
+from sandbox.fixtures import FixtureError
+from sandbox.inprocess import request
+from sandbox.schemas import SchemaViolation
+from sandbox.settings import Settings
+from sandbox.state import Sandbox
+
+DEFAULT_PORT = 8080
+CHECK_SAMPLE = 200
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+    return Settings(fixtures=args.fixtures, seed=args.seed, **extra)  # type: ignore[arg-type]
+
+
+def _state(args: argparse.Namespace) -> Sandbox:
+    state: Sandbox = create_app(_settings(args)).state.sandbox
+    return state
+
+
+def banner(state: Sandbox, host: str, port: int) -> str:
+    """What a developer needs at start: where each vendor lives and which keys to send."""
+    lines = [
+        f"call-sandbox {__version__}  seed {state.fixtures.seed}  fixtures {state.fixtures.directory}",
+        f"default tenant: {state.default_tenant.id} ({state.default_tenant.name})",
+    ]
+    for name, vendor in state.vendors.items():
+        headers = "  ".join(f"{k}: {v}" for k, v in state.credentials(name).items())
+        lines.append(f"  {vendor.title:<12} http://{host}:{port}/{name}  (for {vendor.docs_base_url})")
+        lines.append(f"  {'':<12} {headers}")
+    return "\n".join(lines)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    app = create_app(_settings(args, vendor_at_root=args.vendor))
+    print(banner(app.state.sandbox, args.host, args.port), flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.access_log else "warning", access_log=args.access_log)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    state = _state(args)
+    failures: list[str] = []
+    checked = 0
+    calls = list(state.fixtures.pinned)
+    for tenant in state.fixtures.tenants:
+        size = state.generator.size(tenant)
+        step = max(size // CHECK_SAMPLE, 1)
+        calls += [state.generator.call(tenant, i) for i in range(0, size, step)]
+    for call in calls:
+        for vendor in state.vendors.values():
+            for schema, body in vendor.renderings(call):
+                checked += 1
+                try:
+                    state.schemas.check(schema, body)
+                except SchemaViolation as violation:
+                    failures.append(f"{vendor.name} {vendor.external_id(call)} ({call.source}): {violation}")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    print(
+        f"{'FAILED' if failures else 'ok'}: {checked} bodies of {len(calls)} calls "
+        f"({len(state.fixtures.pinned)} pinned) rendered for {len(state.vendors)} vendors; "
+        f"{len(failures)} broke their schema"
+    )
+    return 1 if failures else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    app = create_app(_settings(args))
+    state: Sandbox = app.state.sandbox
+    if args.vendor not in state.vendors:
+        print(f"unknown vendor {args.vendor!r}; choose one of {', '.join(state.vendors)}", file=sys.stderr)
+        return 2
+    if args.tenant not in (None, *state.fixtures.tenants):
+        print(f"unknown tenant {args.tenant!r}; choose one of {', '.join(state.fixtures.tenants)}", file=sys.stderr)
+        return 2
+    vendor = state.vendors[args.vendor]
+    path = f"/{vendor.name}{vendor.lookup_path(args.call_id)}"
+    answer = request(app, "GET", path, headers=state.credentials(vendor.name, args.tenant))
+    print(f"GET {path} -> {answer.status}", file=sys.stderr)
+    print(json.dumps(json.loads(answer.body), indent=2, ensure_ascii=False))
+    return 0 if answer.status < 300 else 1
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    state = _state(args)
+    if args.json:
+        print(json.dumps({v: state.credentials(v) for v in state.vendors}, indent=2))
+        return 0
+    for name, vendor in state.vendors.items():
+        print(f"{vendor.title} (/{name}):")
+        for tenant in state.fixtures.tenants.values():
+            if name not in tenant.keys:
+                continue
+            mark = " (default)" if tenant.id == state.default_tenant.id else ""
+            headers = "  ".join(f"{k}: {v}" for k, v in state.credentials(name, tenant.id).items())
+            print(f"  {tenant.id}{mark}: {headers}")
+    return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    url = args.url.rstrip("/") + "/_sandbox/health"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310
+            healthy = response.status == 200 and json.load(response).get("status") == "ok"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{'healthy' if healthy else 'unhealthy'}: {url}")
+    return 0 if healthy else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="call-sandbox", description=__doc__)
+    top.add_argument("--version", action="version", version=f"call-sandbox {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    def with_data(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--fixtures", type=Path, help="fixtures folder (default: the embedded one)")
+        sub.add_argument("--seed", type=int, help="override the fixtures' seed")
+        return sub
+
+    serve = with_data(commands.add_parser("serve", help="run the sandbox server"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--vendor", help="also serve this vendor at the root, for hard-coded paths")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.set_defaults(run=cmd_serve)
+
+    check = with_data(commands.add_parser("check", help="validate fixtures and rendered bodies"))
+    check.set_defaults(run=cmd_check)
+
+    show = with_data(commands.add_parser("show", help="print what a vendor answers for a call"))
+    show.add_argument("vendor")
+    show.add_argument("call_id")
+    show.add_argument("--tenant", help="the tenant whose key to send (default: the default tenant)")
+    show.set_defaults(run=cmd_show)
+
+    keys = with_data(commands.add_parser("keys", help="print the auth headers of each tenant"))
+    keys.add_argument("--json", action="store_true", help="the default tenant's headers as JSON")
+    keys.set_defaults(run=cmd_keys)
+
+    health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers its health check")
+    health.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
+    health.add_argument("--timeout", type=float, default=2.0)
+    health.set_defaults(run=cmd_healthcheck)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except FixtureError as error:
+        print(f"call-sandbox: fixture error: {error}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,80 @@
+"""What can go wrong with a request, as data.
+
+Handlers raise these; each vendor renders them in its own status and body in one place
+(`vendors/<name>/errors.py`). Nothing here knows how any vendor spells an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SandboxError(Exception):
+    """Base of every error a vendor renders. `detail` is a sentence that says what to fix."""
+
+    detail: str
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Unauthorized(SandboxError):
+    """No credentials, malformed credentials or credentials that match no tenant."""
+
+
+class RouteNotFound(SandboxError):
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"no route {method} {path}: check the method and the path")
+        self.method = method
+        self.path = path
+
+
+class CallNotFound(SandboxError):
+    """Unknown id, malformed id, a deleted call, or another tenant's call: a client cannot tell."""
+
+    def __init__(self, call_id: str, tenant_label: str = "") -> None:
+        super().__init__(f"call '{call_id}' not found")
+        self.call_id = call_id
+        self.tenant_label = tenant_label
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a request: where (`location`, e.g. 'body.limit') and what."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class InvalidRequest(SandboxError):
+    """A query parameter or a body field is wrong: type, range, enum or an unknown name."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+    @classmethod
+    def one(cls, location: str, message: str) -> InvalidRequest:
+        return cls([Problem(location, message)])
+
+
+class MalformedBody(SandboxError):
+    """The body is not JSON, or not the JSON type the route takes."""
+
+
+class PayloadTooLarge(SandboxError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than {limit} bytes; send a smaller body")
+        self.limit = limit
+
+
+class UnsupportedMediaType(SandboxError):
+    """A body was sent with a Content-Type other than JSON."""
+
+
+class ServerError(SandboxError):
+    """The sandbox itself failed (a body that broke its own schema): a sandbox bug."""

@@ -1,0 +1,384 @@
+"""Generated calls: a pure function of (seed, tenant, index).
+
+Nothing here reads the wall clock or Python's per-process hash: every random choice comes
+from a `random.Random` or a Faker instance seeded with a blake2b digest of the triple, so the
+same index gives the same call in any process, in any request order.
+
+Index 0 is a tenant's newest call; `created_ms` falls strictly as the index grows, so lists
+sorted by time walk the indices in order without generating the rest of the population.
+The first nine indices show every scenario once, so a fresh sandbox always exhibits the whole
+vocabulary: the three live ones first (queued, scheduled, then an in-progress call started a
+couple of minutes before the reference instant, so it has a partial transcript), then the six
+ended ones in a seeded order. Every later call follows the fixtures' scenario mix, which only
+holds ended scenarios: nothing rings for three weeks. Ended calls start at least 15 minutes
+before the reference instant, so none of them ends in the sandbox's future.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from faker import Faker
+
+from sandbox import dialogues
+from sandbox.fixtures import FixtureSet, Tenant
+from sandbox.ids import CallIds, digest_int, uuid_from
+from sandbox.model import (
+    Agent,
+    Analysis,
+    Call,
+    CallType,
+    Contact,
+    CostLine,
+    Direction,
+    LatencySeries,
+    Scenario,
+    Sentiment,
+    ToolCall,
+    Turn,
+    Word,
+)
+
+LIVE: tuple[Scenario, ...] = (Scenario.QUEUED, Scenario.SCHEDULED, Scenario.IN_PROGRESS)
+ENDED: tuple[Scenario, ...] = tuple(s for s in Scenario if s.ended)
+_LIVE_SPACING_MS = 60_000
+_ENDED_AFTER_MS = 15 * 60_000
+_DAY_MS = 86_400_000
+
+_DISCONNECTION: Mapping[Scenario, tuple[str, ...]] = {
+    Scenario.COMPLETED: ("user_hangup", "agent_hangup"),
+    Scenario.VOICEMAIL: ("voicemail_reached",),
+    Scenario.NO_ANSWER: ("dial_no_answer",),
+    Scenario.BUSY: ("dial_busy",),
+    Scenario.FAILED: ("dial_failed",),
+    Scenario.TRANSFERRED: ("call_transfer",),
+}
+# How long a call that never connected took, in ms: ringing out, a busy tone, a failed dial.
+_UNCONNECTED_SPAN: Mapping[Scenario, tuple[int, int]] = {
+    Scenario.NO_ANSWER: (25_000, 45_000),
+    Scenario.BUSY: (1_500, 6_000),
+    Scenario.FAILED: (300, 2_500),
+}
+# Per-second prices in cents, in the spirit of the vendors' public price lists.
+_PRODUCTS: tuple[tuple[str, float], ...] = (
+    ("voice_engine", 0.1167),
+    ("llm_gpt_4o_mini", 0.01),
+    ("telephony", 0.025),
+)
+_WEB_PRODUCTS = _PRODUCTS[:2]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The cheap part of a generated call, enough to sort, page and filter by most fields."""
+
+    tenant: str
+    index: int
+    id: str
+    scenario: Scenario
+    agent: Agent
+    call_type: CallType
+    direction: Direction
+    created_ms: int
+
+
+def _rng(*parts: object) -> random.Random:
+    # random.Random seeded with an int is the same in every process and PYTHONHASHSEED.
+    return random.Random(digest_int(*parts))
+
+
+class Generator:
+    """Generates the calls of every tenant of one FixtureSet."""
+
+    def __init__(self, fixtures: FixtureSet, *, cache_size: int = 4096) -> None:
+        self._fixtures = fixtures
+        self._seed = fixtures.seed
+        self._reference = fixtures.reference_ms
+        self.ids = CallIds(fixtures.seed, fixtures.tenants)
+        self._faker = Faker("en_US")
+        mix = fixtures.population.scenario_mix
+        self._mix = [(s, w) for s, w in mix.items() if w > 0]
+        self._first_ended = {
+            tenant: tuple(_rng(self._seed, "first", tenant).sample(ENDED, len(ENDED)))
+            for tenant in fixtures.tenants
+        }
+        self._agents = {
+            name: tuple(a for a in tenant.agents if a.generates)
+            for name, tenant in fixtures.tenants.items()
+        }
+        self.call = lru_cache(maxsize=cache_size)(self._generate)
+
+    def size(self, tenant: str) -> int:
+        return self._fixtures.tenants[tenant].population
+
+    def created_ms(self, tenant: str, index: int) -> int:
+        """When call `index` was created: strictly earlier for every later index."""
+        window = self._fixtures.population.window_days * _DAY_MS
+        jitter = _rng(self._seed, "when", tenant, index).random()
+        if index < len(LIVE):
+            offset = index * _LIVE_SPACING_MS + int(jitter * _LIVE_SPACING_MS * 0.75)
+        else:
+            spacing = max(window // max(self.size(tenant), 1), 2)
+            offset = _ENDED_AFTER_MS + (index - len(LIVE)) * spacing + int(jitter * (spacing - 1))
+        return self._reference - 1_000 - offset
+
+    def head(self, tenant: str, index: int) -> Head:
+        rng = _rng(self._seed, "head", tenant, index)
+        if index < len(LIVE):
+            scenario = LIVE[index]
+        elif index < len(LIVE) + len(ENDED):
+            scenario = self._first_ended[tenant][index - len(LIVE)]
+        else:
+            scenario = rng.choices([s for s, _ in self._mix], [w for _, w in self._mix])[0]
+        agents = self._agents[tenant]
+        agent = agents[rng.randrange(len(agents))]
+        web = scenario in (Scenario.COMPLETED, Scenario.IN_PROGRESS) and rng.random() < 0.12
+        direction: Direction = "inbound" if web or rng.random() < 0.4 else "outbound"
+        return Head(
+            tenant=tenant,
+            index=index,
+            id=self.ids.encode(tenant, index),
+            scenario=scenario,
+            agent=agent,
+            call_type="web_call" if web else "phone_call",
+            direction=direction,
+            created_ms=self.created_ms(tenant, index),
+        )
+
+    def _generate(self, tenant: str, index: int) -> Call:
+        return _CallBuilder(self, self._fixtures.tenants[tenant], self.head(tenant, index)).build()
+
+    def faker(self, *parts: object) -> Faker:
+        """The shared Faker, reseeded for one call. Used synchronously, so no call sees another's."""
+        self._faker.seed_instance(digest_int(self._seed, "faker", *parts))
+        return self._faker
+
+    @property
+    def reference_ms(self) -> int:
+        return self._reference
+
+
+class _CallBuilder:
+    def __init__(self, generator: Generator, tenant: Tenant, head: Head) -> None:
+        self.g = generator
+        self.tenant = tenant
+        self.head = head
+        self.rng = _rng(generator._seed, "body", tenant.id, head.index)
+        self.fake = generator.faker(tenant.id, head.index)
+
+    def slots(self) -> dict[str, str]:
+        fake, rng = self.fake, self.rng
+        first, last = fake.first_name(), fake.last_name()
+        day = self.head.created_ms + rng.randint(1, 9) * _DAY_MS
+        day_text = _day(day)
+        hour = rng.randint(8, 15)
+        return {
+            "caller_first": first,
+            "caller": f"{first} {last}",
+            "email": f"{first}.{last}@example.com".lower(),
+            "agent_first": self.head.agent.name.split()[0],
+            "company": self.tenant.name,
+            "doctor": f"Dr. {fake.last_name()}",
+            "date_iso": day_text[0],
+            "date_spoken": day_text[1],
+            "time": f"{hour % 12 or 12}:{rng.choice(['00', '30'])} {'AM' if hour < 12 else 'PM'}",
+            "time_alt": f"{(hour + 2) % 12 or 12}:15 {'AM' if hour + 2 < 12 else 'PM'}",
+            "confirmation": f"{fake.bothify('??-####').upper()}",
+            "order": fake.bothify("#######"),
+            "carrier": rng.choice(["UPS", "FedEx", "DHL", "USPS"]),
+            "street": fake.street_name(),
+            "plan": rng.choice(["Basic", "Plus", "Premium", "Family"]),
+            "discount": str(rng.choice([10, 15, 20])),
+            "amount": f"{rng.randint(49, 480)}.{rng.choice(['00', '99', '50'])}",
+            "account": fake.bothify("AC-########"),
+            "last4": fake.numerify("####"),
+            "invoice": fake.bothify("INV-######"),
+            "ticket": fake.bothify("TCK-#####"),
+            "callback": _fictional_number(rng),
+            "transfer_to": _fictional_number(rng),
+            "country": "US",
+        }
+
+    def build(self) -> Call:
+        head, rng = self.head, self.rng
+        slots = self.slots()
+        scenario = head.scenario
+        customer = _fictional_number(rng)
+        agent_number = head.agent.phone_number
+        start: int | None = None
+        scheduled: int | None = None
+        if scenario is Scenario.SCHEDULED:
+            scheduled = self.g.reference_ms + rng.randint(1, 72) * 3_600_000
+        elif scenario is not Scenario.QUEUED:
+            start = head.created_ms + rng.randint(400, 3_500)
+
+        steps = self._steps(scenario) if scenario.connected else []
+        turns, tools = _timeline(steps, slots, rng)
+        end: int | None = None
+        if scenario is Scenario.IN_PROGRESS:
+            assert start is not None
+            elapsed = self.g.reference_ms - start
+            # Only what has been said by the reference instant, and never the goodbye.
+            turns = [t for t in turns if t.end_ms <= elapsed][: max(len(turns) - 2, 1)]
+            tools = [t for t in tools if t.at_ms <= elapsed and t.after_turn < len(turns)]
+        elif scenario.connected and start is not None:
+            end = start + (turns[-1].end_ms if turns else 0) + rng.randint(600, 2_000)
+        elif scenario in _UNCONNECTED_SPAN and start is not None:
+            low, high = _UNCONNECTED_SPAN[scenario]
+            end = start + rng.randint(low, high)
+
+        ended_connected = scenario.connected and end is not None
+        duration_s = (end - start) / 1000 if ended_connected and end and start else 0.0
+        products = _PRODUCTS if head.call_type == "phone_call" else _WEB_PRODUCTS
+        costs = (
+            tuple(CostLine(name, price, round(price * duration_s, 4)) for name, price in products)
+            if ended_connected
+            else ()
+        )
+        reasons = _DISCONNECTION.get(scenario)
+        outbound = head.direction == "outbound"
+        return Call(
+            id=head.id,
+            tenant=head.tenant,
+            source="generated",
+            agent=head.agent,
+            call_type=head.call_type,
+            direction=head.direction,
+            from_number=agent_number if outbound else customer,
+            to_number=customer if outbound else agent_number,
+            scenario=scenario,
+            created_ms=head.created_ms,
+            start_ms=start,
+            end_ms=end,
+            scheduled_ms=scheduled,
+            disconnection_reason=rng.choice(reasons) if reasons else None,
+            turns=tuple(turns),
+            tool_calls=tuple(tools),
+            analysis=self._analysis(slots) if ended_connected else None,
+            costs=costs,
+            latency=_latency(turns, rng) if ended_connected else {},
+            recording_url=(
+                f"https://recordings.example.com/{head.tenant}/{head.id}.wav"
+                if ended_connected
+                else None
+            ),
+            contact=Contact(
+                id=uuid_from(self.g._seed, "contact", head.tenant, slots["caller"]),
+                full_name=slots["caller"],
+                email=slots["email"],
+                country=slots["country"],
+            ),
+            campaign_id=uuid_from(self.g._seed, "campaign", head.tenant, head.agent.id)
+            if outbound
+            else None,
+            telephony_sid="CA" + digest_int(self.g._seed, "sid", head.id).to_bytes(32).hex()[:32],
+            metadata={"crm_contact_id": slots["account"], "topic": head.agent.topic},
+            dynamic_variables={"customer_name": slots["caller_first"], "company": slots["company"]},
+            updated_ms=end or start or head.created_ms,
+        )
+
+    def _steps(self, scenario: Scenario) -> list[dialogues.Step]:
+        topic = self.head.agent.topic
+        if scenario is Scenario.VOICEMAIL:
+            return [dialogues.VOICEMAIL_GREETING, dialogues.VOICEMAIL_MESSAGE[topic]]
+        opening = (
+            [dialogues.OPENING_OUTBOUND, dialogues.CONFIRM_IDENTITY]
+            if self.head.direction == "outbound"
+            else [dialogues.OPENING_INBOUND]
+        )
+        script = list(dialogues.SCRIPTS[topic])
+        if scenario is Scenario.TRANSFERRED:
+            cut = next(i for i, s in enumerate(script) if isinstance(s, dialogues.Tool))
+            return [
+                *opening,
+                *script[:cut],
+                dialogues.TRANSFER_REQUEST,
+                dialogues.TRANSFER_ANNOUNCE,
+                dialogues.TRANSFER_TOOL,
+            ]
+        return [*opening, *script]
+
+    def _analysis(self, slots: Mapping[str, str]) -> Analysis:
+        scenario, rng = self.head.scenario, self.rng
+        if scenario is Scenario.VOICEMAIL:
+            summary, sentiment, successful = dialogues.VOICEMAIL_SUMMARY, "neutral", False
+        elif scenario is Scenario.TRANSFERRED:
+            summary, sentiment, successful = dialogues.TRANSFER_SUMMARY, "neutral", True
+        else:
+            summary = dialogues.SUMMARIES[self.head.agent.topic]
+            sentiments: Sequence[Sentiment] = ("positive", "neutral", "negative")
+            sentiment = rng.choices(sentiments, (6, 3, 1))[0]
+            successful = sentiment != "negative"
+        return Analysis(
+            summary=summary.format(**slots),
+            sentiment=sentiment,
+            successful=successful,
+            in_voicemail=scenario is Scenario.VOICEMAIL,
+            custom={"topic": self.head.agent.topic, "follow_up_required": not successful},
+        )
+
+
+def _fictional_number(rng: random.Random) -> str:
+    """A North American number in the 555-0100..0199 range reserved for fiction."""
+    area = rng.choice([202, 212, 305, 312, 415, 503, 512, 617, 702, 919])
+    return f"+1{area}5550{rng.randint(100, 199)}"
+
+
+def _day(ms: int) -> tuple[str, str]:
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(ms // 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%d"), f"{moment.strftime('%A, %B')} {moment.day}"
+
+
+def _timeline(
+    steps: Sequence[dialogues.Step], slots: Mapping[str, str], rng: random.Random
+) -> tuple[list[Turn], list[ToolCall]]:
+    """Lay the script out in time: words at speaking pace, pauses between turns, tool latency."""
+    turns: list[Turn] = []
+    tools: list[ToolCall] = []
+    cursor = rng.randint(300, 1_200)
+    for step in steps:
+        if isinstance(step, dialogues.Tool):
+            at = cursor + rng.randint(80, 250)
+            arguments = {k: v.format(**slots) for k, v in step.arguments.items()}
+            tools.append(
+                ToolCall(
+                    id=f"tool_call_{digest_int('tool', slots['account'], len(tools)) % 16**12:012x}",
+                    name=step.name,
+                    arguments=arguments,
+                    result=_compact(json.loads(step.result.format(**slots))),
+                    successful=True,
+                    after_turn=len(turns) - 1,
+                    at_ms=at,
+                )
+            )
+            cursor = at + rng.randint(300, 1_100)
+            continue
+        text = rng.choice(step.lines).format(**slots)
+        words: list[Word] = []
+        for token in text.split():
+            length = rng.randint(45, 70) * (len(token) + 1)
+            words.append(Word(token, cursor, cursor + length))
+            cursor += length + rng.randint(20, 90)
+        turns.append(Turn(role=step.role, text=text, words=tuple(words)))
+        cursor += rng.randint(450, 1_300)
+    return turns, tools
+
+
+def _latency(turns: Sequence[Turn], rng: random.Random) -> dict[str, LatencySeries]:
+    count = max(sum(1 for t in turns if t.role == "agent"), 1)
+    ranges = {"e2e": (650.0, 1_600.0), "llm": (280.0, 900.0), "tts": (90.0, 320.0)}
+    return {
+        name: LatencySeries(tuple(round(rng.uniform(low, high), 1) for _ in range(count)))
+        for name, (low, high) in ranges.items()
+    }
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

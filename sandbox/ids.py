@@ -1,0 +1,94 @@
+"""Ids of generated calls: random-looking UUIDs that decode back to (tenant, index).
+
+A generated call is a pure function of (seed, tenant, index), so its id must lead back to
+that triple without any table: 122 bits of a version-4 UUID carry a 62-bit check (so a made-up
+UUID decodes to nothing), a 20-bit tenant tag and the index under a seeded 40-bit bijection
+(so neighbours do not look alike). Created calls get ids from the same digest
+family but never pass the check, so the two can never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+
+_INDEX_BITS = 40
+_INDEX_MASK = (1 << _INDEX_BITS) - 1
+_CHECK_BITS = 62
+MAX_INDEX = _INDEX_MASK
+
+
+def digest(*parts: object) -> bytes:
+    """A stable 32-byte digest: never Python's hash(), which changes per process."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=32).digest()
+
+
+def digest_int(*parts: object) -> int:
+    return int.from_bytes(digest(*parts), "big")
+
+
+def _to_uuid(payload: int) -> str:
+    """Spread 122 payload bits around the UUID's version and variant bits."""
+    high = payload >> 74  # 48 bits
+    middle = (payload >> 62) & 0xFFF  # 12 bits
+    low = payload & ((1 << 62) - 1)
+    value = (high << 80) | (0x4 << 76) | (middle << 64) | (0b10 << 62) | low
+    return str(uuid.UUID(int=value))
+
+
+def _from_uuid(text: str) -> int | None:
+    try:
+        value = uuid.UUID(text).int
+    except ValueError:
+        return None
+    if (value >> 76) & 0xF != 0x4 or (value >> 62) & 0b11 != 0b10:
+        return None
+    return ((value >> 80) << 74) | (((value >> 64) & 0xFFF) << 62) | (value & ((1 << 62) - 1))
+
+
+def uuid_from(*parts: object) -> str:
+    """A version-4 UUID derived from `parts` (for contacts, campaigns, created calls)."""
+    return _to_uuid(digest_int(*parts) >> 134)
+
+
+class CallIds:
+    """Encodes and decodes the ids of one seed's generated calls."""
+
+    def __init__(self, seed: int, tenants: Iterable[str]) -> None:
+        self._seed = seed
+        self._tags: dict[str, int] = {}
+        self._tenants: dict[int, str] = {}
+        self._keys: dict[str, tuple[int, int, int]] = {}
+        for tenant in tenants:
+            tag = digest_int(seed, "tenant-tag", tenant) >> 236
+            if tag in self._tenants:
+                raise ValueError(f"tenants {self._tenants[tag]!r} and {tenant!r} share an id tag")
+            self._tags[tenant] = tag
+            self._tenants[tag] = tenant
+            mix = digest_int(seed, "index-mix", tenant)
+            multiplier = (mix & _INDEX_MASK) | 1
+            self._keys[tenant] = (multiplier, (mix >> 64) & _INDEX_MASK, pow(multiplier, -1, 1 << 40))
+
+    def _check(self, tenant: str, index: int) -> int:
+        return digest_int(self._seed, "check", tenant, index) >> (256 - _CHECK_BITS)
+
+    def encode(self, tenant: str, index: int) -> str:
+        multiplier, offset, _ = self._keys[tenant]
+        mixed = (index * multiplier + offset) & _INDEX_MASK
+        payload = (self._check(tenant, index) << 60) | (self._tags[tenant] << 40) | mixed
+        return _to_uuid(payload)
+
+    def decode(self, text: str) -> tuple[str, int] | None:
+        """(tenant, index) for an id this seed generated; None for anything else."""
+        payload = _from_uuid(text)
+        if payload is None:
+            return None
+        tenant = self._tenants.get((payload >> 40) & 0xFFFFF)
+        if tenant is None:
+            return None
+        _, offset, inverse = self._keys[tenant]
+        index = ((payload & _INDEX_MASK) - offset) * inverse & _INDEX_MASK
+        if self._check(tenant, index) != payload >> 60:
+            return None
+        return tenant, index

@@ -1,0 +1,15 @@
+"""How one sandbox is configured. The CLI, the container and the pytest plugin all build one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    fixtures: Path | None = None  # None: the fixtures embedded in the package
+    seed: int | None = None  # None: the fixtures' own seed
+    vendor_at_root: str | None = None  # also serve this vendor at "/", for hard-coded paths
+    raise_on_schema_error: bool = False  # the pytest plugin sets it, so sandbox bugs fail tests
+    max_body_bytes: int = 1_048_576

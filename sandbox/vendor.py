@@ -1,0 +1,139 @@
+"""What a vendor module gives the engine: a name, an auth scheme, routes as data, and one
+function that renders every SandboxError in the vendor's own status and body.
+
+The engine (`pipeline.py`) never asks which vendor it is serving; everything that differs
+between vendors is an attribute or a method here, implemented next to the vendor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, unquote
+
+from sandbox.auth import AuthScheme
+from sandbox.errors import SandboxError
+
+if TYPE_CHECKING:
+    from sandbox.fixtures import Tenant
+    from sandbox.model import Call
+    from sandbox.state import Sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler answers: a status, a JSON-able body (None: no body) and its schema."""
+
+    status: int
+    body: Any
+    schema: str | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Query:
+    """A request's query string: every value of every name, in order."""
+
+    def __init__(self, items: Sequence[tuple[str, str]]) -> None:
+        self._items = items
+
+    def get(self, name: str) -> str | None:
+        """The last value sent for `name` (as Express and NestJS read a repeated scalar)."""
+        values = self.getall(name)
+        return values[-1] if values else None
+
+    def getall(self, name: str) -> list[str]:
+        return [value for key, value in self._items if key == name]
+
+    def names(self) -> set[str]:
+        return {key for key, _ in self._items}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a handler may use to answer one request."""
+
+    sandbox: Sandbox
+    vendor: Vendor
+    tenant: Tenant
+    path: Mapping[str, str]
+    query: Query
+    body: Any
+    headers: Mapping[str, str]
+
+    def find_call(self, external_id: str) -> Call | None:
+        """The tenant's call with this vendor id, or None (unknown, deleted or another's)."""
+        store = self.sandbox.store
+        call_id = store.alias(self.vendor.name, external_id) or self.vendor.canonical_id(external_id)
+        return store.get(self.tenant.id, call_id) if call_id is not None else None
+
+
+Handler = Callable[[Context], Reply]
+
+_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One documented endpoint. `path` is below the vendor's mount, in the vendor's docs' form."""
+
+    method: str
+    path: str
+    name: str
+    handler: Handler
+    body_schema: str | None = None  # JSON Schema of the request body, if the route takes one
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Match on the raw (still percent-encoded) path, as Express and most vendor stacks do:
+        # `a%2Fb` is one path segment whose value is 'a/b', not two segments.
+        regex = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"))
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+    def match(self, raw_path: str) -> dict[str, str] | None:
+        found = self.pattern.match(raw_path)
+        if found is None:
+            return None
+        return {k: unquote(v) for k, v in found.groupdict().items()}
+
+
+class Vendor:
+    """Base of every vendor module's one instance. Subclasses fill in the class attributes."""
+
+    name: ClassVar[str]  # the mount (`/retell`) and the folder of its schemas and keys
+    title: ClassVar[str]  # how the vendor calls itself, for humans
+    docs_base_url: ClassVar[str]  # the real API's base URL, which the mount replaces
+    auth: ClassVar[AuthScheme]
+    content_type: ClassVar[str] = "application/json"
+    routes: ClassVar[Sequence[Route]]
+    lookup_route: ClassVar[str]  # the name of the route that fetches one call by id
+
+    def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
+        """Every shape this vendor renders a call in, with its schema (for `call-sandbox check`)."""
+        raise NotImplementedError
+
+    def lookup_path(self, external_id: str) -> str:
+        """The path below the mount that fetches one call (for `call-sandbox show`)."""
+        route = next(r for r in self.routes if r.name == self.lookup_route)
+        return _PARAM.sub(quote(external_id, safe=""), route.path, count=1)
+
+    def canonical_id(self, external_id: str) -> str | None:
+        """The canonical UUID a vendor call id stands for, or None if it is malformed."""
+        return external_id
+
+    def external_id(self, call: Call) -> str:
+        """How this vendor spells a call's id."""
+        return call.vendor_ids.get(self.name, call.id)
+
+    def render_error(self, error: SandboxError) -> Reply:
+        """The vendor's status and body for an error; each vendor answers in its own shape."""
+        raise NotImplementedError
+
+    def check_credentials(self, tenant: str, credentials: Mapping[str, str]) -> list[str]:
+        """What is wrong with a tenant's fixture credentials for this vendor ([] when fine)."""
+        missing = [f for f in self.auth.fields if f not in credentials]
+        extra = [f for f in credentials if f not in self.auth.fields]
+        problems = [f"keys.{self.name}.{f}: required" for f in missing]
+        problems += [f"keys.{self.name}.{f}: unknown field; expected {list(self.auth.fields)}" for f in extra]
+        return problems

@@ -1,0 +1,48 @@
+"""Retell AI (api.retellai.com): bare V2 call objects, Bearer keys, `{status, message}` errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from sandbox.auth import AuthScheme, BearerToken
+from sandbox.errors import SandboxError
+from sandbox.model import Call
+from sandbox.vendor import Reply, Route, Vendor
+from sandbox.vendors.retell.errors import render_error
+from sandbox.vendors.retell.render import call_id, render_call
+from sandbox.vendors.retell.routes import ROUTES
+
+
+class Retell(Vendor):
+    name = "retell"
+    title = "Retell AI"
+    docs_base_url = "https://api.retellai.com"
+    auth: ClassVar[AuthScheme] = BearerToken("api_key")
+    # Retell's API is served by Express, which labels JSON with its charset.
+    content_type = "application/json; charset=utf-8"
+    routes: ClassVar[tuple[Route, ...]] = ROUTES
+    lookup_route = "get-call"
+
+    def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
+        yield "retell/call.json", render_call(call)
+        yield "retell/call-v3.json", render_call(call, transcripts=False)
+
+    def external_id(self, call: Call) -> str:
+        return call_id(call)
+
+    def canonical_id(self, external_id: str) -> str | None:
+        """`call_<32 hex>` -> the canonical UUID; anything else is an id Retell never issued."""
+        if not external_id.startswith("call_") or len(external_id) != 37:
+            return None
+        try:
+            return str(uuid.UUID(hex=external_id[5:]))
+        except ValueError:
+            return None
+
+    def render_error(self, error: SandboxError) -> Reply:
+        return render_error(error)
+
+
+VENDOR = Retell()

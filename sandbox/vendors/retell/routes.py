@@ -1,0 +1,168 @@
+"""Retell's call endpoints, declared as data, and their handlers."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sandbox.calls import new_call
+from sandbox.errors import CallNotFound, InvalidRequest
+from sandbox.model import Agent, Call
+from sandbox.store import Order, SortKey
+from sandbox.vendor import Context, Reply, Route
+from sandbox.vendors.retell.filters import Predicate, v2_predicate, v3_predicate
+from sandbox.vendors.retell.render import agent_id, call_id, render_call
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# data_storage_setting only moves towards keeping less (Retell: "cannot be downgraded").
+_STORAGE_RANK = {"everything": 0, "everything_except_pii": 1, "basic_attributes_only": 2}
+_ORDER: Mapping[str, Order] = {"descending": "desc", "ascending": "asc"}
+
+
+def _call(context: Context) -> Call:
+    found = context.find_call(context.path["call_id"])
+    if found is None:
+        raise CallNotFound(context.path["call_id"])
+    return found
+
+
+def get_call(context: Context) -> Reply:
+    return Reply(200, render_call(_call(context)), "retell/call.json")
+
+
+def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
+    agents = context.tenant.agents
+    wanted = body.get("override_agent_id")
+    if wanted is not None:
+        for agent in agents:
+            if agent_id(agent) == wanted:
+                return agent
+        known = ", ".join(agent_id(a) for a in agents)
+        raise InvalidRequest.one("body.override_agent_id", f"no agent {wanted!r}; use one of {known}")
+    # The number's bound outbound agent places the call; any other number uses the first agent.
+    return next((a for a in agents if a.phone_number == body["from_number"]), agents[0])
+
+
+def create_phone_call(context: Context) -> Reply:
+    body = context.body
+    if not body.get("ignore_e164_validation", False):
+        for field in ("from_number", "to_number"):
+            if not E164.match(body[field]):
+                raise InvalidRequest.one(
+                    f"body.{field}", f"{body[field]!r} is not an E.164 number like +14155550123"
+                )
+    agent = _agent(context, body)
+    call = context.sandbox.store.create(
+        context.tenant.id,
+        lambda cid, now: new_call(
+            cid,
+            now,
+            tenant=context.tenant.id,
+            agent=agent,
+            from_number=body["from_number"],
+            to_number=body["to_number"],
+            metadata=body.get("metadata"),
+            dynamic_variables=body.get("retell_llm_dynamic_variables"),
+        ),
+    )
+    return Reply(201, render_call(call), "retell/call.json")
+
+
+def update_call(context: Context) -> Reply:
+    current = _call(context)
+    body = context.body
+    changes: dict[str, Any] = {}
+    if "metadata" in body:
+        changes["metadata"] = body["metadata"]
+    if "data_storage_setting" in body:
+        now = (current.vendor_overrides.get("retell") or {}).get("data_storage_setting", "everything")
+        wanted = body["data_storage_setting"]
+        if _STORAGE_RANK[wanted] < _STORAGE_RANK[now]:
+            raise InvalidRequest.one(
+                "body.data_storage_setting",
+                f"cannot be downgraded from {now!r} to the less restrictive {wanted!r}",
+            )
+        overrides = dict(current.vendor_overrides)
+        overrides["retell"] = {**overrides.get("retell", {}), "data_storage_setting": wanted}
+        changes["vendor_overrides"] = overrides
+    # custom_attributes must name org-level attributes; the sandbox has none, and Retell
+    # ignores unknown keys, so they are accepted and dropped.
+    updated = context.sandbox.store.update(context.tenant.id, current.id, **changes)
+    assert updated is not None
+    return Reply(200, render_call(updated), "retell/call.json")
+
+
+def delete_call(context: Context) -> Reply:
+    current = _call(context)
+    context.sandbox.store.delete(context.tenant.id, current.id)
+    return Reply(204, None, None)
+
+
+def _cursor(context: Context, key: str) -> SortKey:
+    call = context.find_call(key)
+    cursor = context.sandbox.store.key_of(context.tenant.id, call.id) if call else None
+    if cursor is None:
+        raise InvalidRequest.one(
+            "body.pagination_key", f"{key!r} is not a pagination_key from a previous page"
+        )
+    return cursor
+
+
+def _items(
+    context: Context, order: Order, after: SortKey | None, matches: Predicate, transcripts: bool
+) -> Iterator[tuple[Call, dict[str, Any]]]:
+    for call in context.sandbox.store.calls(context.tenant.id, order=order, after=after):
+        item = render_call(call, transcripts=transcripts)
+        if matches(call, item):
+            yield call, item
+
+
+def list_calls_v3(context: Context) -> Reply:
+    body = context.body
+    order = _ORDER[body.get("sort_order", "descending")]
+    limit = body.get("limit", 50)
+    matches = v3_predicate(body.get("filter_criteria", {}))
+    after = _cursor(context, body["pagination_key"]) if "pagination_key" in body else None
+    found = _items(context, order, after, matches, transcripts=False)
+    page = list(itertools.islice(found, body.get("skip", 0), body.get("skip", 0) + limit + 1))
+    has_more = len(page) > limit
+    page = page[:limit]
+    response: dict[str, Any] = {"items": [item for _, item in page], "has_more": has_more}
+    if has_more:
+        response["pagination_key"] = call_id(page[-1][0])
+    if body.get("include_total", False):
+        response["total"] = sum(1 for _ in _items(context, order, None, matches, False))
+    return Reply(200, response, "retell/list-v3.json")
+
+
+def list_calls_v2(context: Context) -> Reply:
+    body = context.body
+    order = _ORDER[body.get("sort_order", "descending")]
+    after = _cursor(context, body["pagination_key"]) if "pagination_key" in body else None
+    matches = v2_predicate(body.get("filter_criteria", {}))
+    page = itertools.islice(_items(context, order, after, matches, True), body.get("limit", 50))
+    return Reply(200, [item for _, item in page], "retell/list-v2.json")
+
+
+ROUTES = (
+    Route("GET", "/v2/get-call/{call_id}", "get-call", get_call),
+    Route("POST", "/v3/list-calls", "list-calls", list_calls_v3, "retell/list-calls-v3.request.json"),
+    Route("POST", "/v2/list-calls", "list-calls-v2", list_calls_v2, "retell/list-calls-v2.request.json"),
+    Route(
+        "POST",
+        "/v2/create-phone-call",
+        "create-phone-call",
+        create_phone_call,
+        "retell/create-phone-call.request.json",
+    ),
+    Route(
+        "PATCH",
+        "/v2/update-call/{call_id}",
+        "update-call",
+        update_call,
+        "retell/update-call.request.json",
+    ),
+    Route("DELETE", "/v2/delete-call/{call_id}", "delete-call", delete_call),
+)
