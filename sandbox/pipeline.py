@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,6 +35,14 @@ from sandbox.state import Sandbox
 from sandbox.vendor import Context, Query, Reply, Route, Vendor
 
 log = logging.getLogger("sandbox")
+
+HINT_HEADER = "X-Sandbox-Hint"
+
+
+def _header_safe(text: str) -> str:
+    """One printable ASCII line, at most 512 characters, fit for an HTTP header."""
+    cleaned = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return cleaned[:512]
 
 
 def encode(body: Any) -> bytes:
@@ -69,6 +78,8 @@ class VendorApp:
             reply = await self._handle(scope, receive)
         except SandboxError as error:
             reply = self.vendor.render_error(error)
+            # The body stays the vendor's own; the sandbox says precisely what to fix beside it.
+            reply = replace(reply, headers={**reply.headers, HINT_HEADER: _header_safe(error.detail)})
         return self._checked(reply)
 
     async def _handle(self, scope: Scope, receive: Receive) -> Reply:
