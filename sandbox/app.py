@@ -24,7 +24,9 @@ def create_app(settings: Settings | None = None, *, vendors: Sequence[Vendor] = 
     state = Sandbox(settings, vendors)
     mounts = {v.name: VendorApp(state, v) for v in vendors}
     routes: list[BaseRoute] = [Mount("/_sandbox", routes=control_routes(state))]
-    routes += [Mount(f"/{name}", app=app) for name, app in mounts.items()]
+    for name, vendor_app in mounts.items():
+        # The bare prefix is the vendor's too: it answers in the vendor's shape, not ours.
+        routes += [Mount(f"/{name}", app=vendor_app), Route(f"/{name}", vendor_app, methods=_ALL_METHODS)]
     if settings.vendor_at_root is not None:
         if settings.vendor_at_root not in mounts:
             raise ValueError(

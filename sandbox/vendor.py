@@ -71,6 +71,18 @@ class Context:
 
 Handler = Callable[[Context], Reply]
 
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A request that succeeds against a fresh sandbox, for each route (stripe-mock keeps the
+    same list): the contract test sends each one and checks the answer against its schema.
+    `{call_id}` in the path stands for the vendor id of one of the default tenant's calls."""
+
+    route: str
+    path: str
+    status: int
+    body: Any = None
+
 _PARAM = re.compile(r"{(\w+)}")
 
 
@@ -108,6 +120,7 @@ class Vendor:
     content_type: ClassVar[str] = "application/json"
     routes: ClassVar[Sequence[Route]]
     lookup_route: ClassVar[str]  # the name of the route that fetches one call by id
+    examples: ClassVar[Sequence[Example]] = ()
 
     def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
         """Every shape this vendor renders a call in, with its schema (for `call-sandbox check`)."""

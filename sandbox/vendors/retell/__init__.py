@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sandbox.auth import AuthScheme, BearerToken
 from sandbox.errors import SandboxError
 from sandbox.model import Call
-from sandbox.vendor import Reply, Route, Vendor
+from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.retell.errors import render_error
 from sandbox.vendors.retell.render import call_id, render_call
 from sandbox.vendors.retell.routes import ROUTES
@@ -24,6 +24,19 @@ class Retell(Vendor):
     content_type = "application/json; charset=utf-8"
     routes: ClassVar[tuple[Route, ...]] = ROUTES
     lookup_route = "get-call"
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("get-call", "/v2/get-call/{call_id}", 200),
+        Example("list-calls", "/v3/list-calls", 200, {"limit": 5, "include_total": True}),
+        Example("list-calls-v2", "/v2/list-calls", 200, {"limit": 5}),
+        Example(
+            "create-phone-call",
+            "/v2/create-phone-call",
+            201,
+            {"from_number": "+14155550142", "to_number": "+12125550101"},
+        ),
+        Example("update-call", "/v2/update-call/{call_id}", 200, {"metadata": {"k": "v"}}),
+        Example("delete-call", "/v2/delete-call/{call_id}", 204),
+    )
 
     def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
         yield "retell/call.json", render_call(call)

@@ -1,0 +1,18 @@
+"""Callab's ids are UUIDs (its Rust backend parses them with the `uuid` crate)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+# The uuid crate's parse_str takes the hyphenated and the simple (32 hex digits) forms in
+# either case; the sandbox takes those two and answers in lowercase hyphenated form, as
+# Callab prints ids. (Python's uuid.UUID alone would also take stray hyphens anywhere.)
+_UUID = re.compile(r"^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$")
+
+
+def parse_uuid(text: str) -> str | None:
+    """`text` as a lowercase hyphenated UUID, or None if it is not a UUID."""
+    if not _UUID.match(text):
+        return None
+    return str(uuid.UUID(text))

@@ -1,0 +1,105 @@
+"""Generated calls: internally consistent, every scenario present, realistic talk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sandbox import Settings, create_app
+from sandbox.model import Scenario
+from sandbox.resources import fixtures_dir
+from sandbox.state import Sandbox
+
+
+def test_every_scenario_among_the_newest_nine(state: Sandbox) -> None:
+    for tenant in state.fixtures.tenants:
+        assert {state.generator.call(tenant, i).scenario for i in range(9)} == set(Scenario)
+
+
+def test_created_instants_fall_strictly_with_the_index(state: Sandbox) -> None:
+    times = [state.generator.created_ms("acme", i) for i in range(state.generator.size("acme"))]
+    assert all(a > b for a, b in zip(times, times[1:], strict=False))
+    assert times[0] < state.fixtures.reference_ms
+    window = state.fixtures.population.window_days * 86_400_000
+    assert state.fixtures.reference_ms - times[-1] <= window + 20 * 60_000
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex"])
+def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
+    reference = state.fixtures.reference_ms
+    for index in range(state.generator.size(tenant)):
+        call = state.generator.call(tenant, index)
+        assert call.id == state.generator.ids.encode(tenant, index)
+        assert state.generator.ids.decode(call.id) == (tenant, index)
+        scenario = call.scenario
+        if scenario.ended:
+            assert call.start_ms is not None and call.end_ms is not None
+            assert call.created_ms <= call.start_ms < call.end_ms <= reference
+            assert call.duration_ms == call.end_ms - call.start_ms
+            assert call.disconnection_reason is not None
+        else:
+            assert call.end_ms is None and call.disconnection_reason is None
+        if scenario.connected:
+            assert call.turns, (tenant, index)
+            limit = call.duration_ms if call.duration_ms is not None else reference - (call.start_ms or 0)
+            for turn in call.turns:
+                assert " ".join(w.text for w in turn.words) == turn.text
+                for word in turn.words:
+                    assert 0 <= word.start_ms < word.end_ms <= limit
+            starts = [t.start_ms for t in call.turns]
+            assert starts == sorted(starts)
+        else:
+            assert not call.turns and not call.tool_calls and call.recording_url is None
+        if scenario.connected and scenario.ended:
+            assert call.analysis is not None
+            assert call.analysis.in_voicemail is (scenario is Scenario.VOICEMAIL)
+            seconds = (call.duration_ms or 0) / 1000
+            for line in call.costs:
+                assert line.cost == pytest.approx(line.unit_price * seconds, abs=1e-4)
+            assert call.combined_cost == pytest.approx(sum(c.cost for c in call.costs), abs=1e-4)
+            for series in call.latency.values():
+                assert series.percentile(50) in series.values
+                assert series.minimum <= series.percentile(90) <= series.maximum
+        else:
+            assert call.analysis is None and not call.costs
+        if scenario is Scenario.SCHEDULED:
+            assert call.scheduled_ms is not None and call.scheduled_ms > reference
+        for tool in call.tool_calls:
+            assert 0 <= tool.after_turn < len(call.turns)
+            assert call.turns[tool.after_turn].end_ms <= tool.at_ms
+
+
+def test_transcripts_read_like_calls(state: Sandbox) -> None:
+    call = next(
+        state.generator.call("acme", i) for i in range(50)
+        if state.generator.call("acme", i).scenario is Scenario.COMPLETED
+    )
+    text = call.transcript
+    assert call.agent.name.split()[0] in text
+    assert "lorem" not in text.lower()
+    assert text.startswith("Agent: ")
+    assert {t.name for t in call.tool_calls} & {"check_availability", "track_order", "get_renewal_quote"}
+
+
+def test_scenario_mix_is_followed(state: Sandbox) -> None:
+    counts: dict[Scenario, int] = {}
+    for index in range(9, state.generator.size("acme")):
+        scenario = state.generator.head("acme", index).scenario
+        counts[scenario] = counts.get(scenario, 0) + 1
+    assert not any(s.live for s in counts)
+    assert counts[Scenario.COMPLETED] > counts[Scenario.VOICEMAIL] > counts[Scenario.FAILED]
+
+
+def test_generation_is_lazy_for_a_million_calls(tmp_path: Path) -> None:
+    target = tmp_path / "fixtures"
+    shutil.copytree(fixtures_dir(), target)
+    document = yaml.safe_load((target / "sandbox.yaml").read_text())
+    document["population"]["size"] = 1_000_000
+    (target / "sandbox.yaml").write_text(yaml.safe_dump(document))
+    big = create_app(Settings(fixtures=target)).state.sandbox
+    last = big.generator.call("acme", 999_999)
+    assert big.store.get("acme", last.id) == last
+    assert big.generator.call.cache_info().currsize <= 2

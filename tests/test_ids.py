@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import uuid
+
+from sandbox.ids import CallIds, uuid_from
+
+
+def test_round_trip_and_rejection() -> None:
+    ids = CallIds(42, ["acme", "globex"])
+    for tenant in ("acme", "globex"):
+        for index in (0, 1, 2, 999_999, 2**40 - 1):
+            encoded = ids.encode(tenant, index)
+            assert uuid.UUID(encoded).version == 4
+            assert ids.decode(encoded) == (tenant, index)
+    assert ids.decode(uuid_from("anything")) is None
+    assert ids.decode("not-a-uuid") is None
+    assert ids.decode(str(uuid.UUID(int=0))) is None
+    assert CallIds(43, ["acme"]).decode(ids.encode("acme", 5)) is None
+
+
+def test_neighbours_do_not_look_alike() -> None:
+    ids = CallIds(1, ["acme"])
+    first, second = ids.encode("acme", 0), ids.encode("acme", 1)
+    assert first[:8] != second[:8]
