@@ -18,7 +18,9 @@ from sandbox.vendor import Vendor
 from sandbox.vendors import VENDORS
 
 
-def create_app(settings: Settings | None = None, *, vendors: Sequence[Vendor] = VENDORS) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, vendors: Sequence[Vendor] = VENDORS
+) -> Starlette:
     """Build the sandbox: one mount per vendor, the control plane under /_sandbox."""
     settings = settings or Settings()
     state = Sandbox(settings, vendors)
@@ -26,7 +28,10 @@ def create_app(settings: Settings | None = None, *, vendors: Sequence[Vendor] = 
     routes: list[BaseRoute] = [Mount("/_sandbox", routes=control_routes(state))]
     for name, vendor_app in mounts.items():
         # The bare prefix is the vendor's too: it answers in the vendor's shape, not ours.
-        routes += [Mount(f"/{name}", app=vendor_app), Route(f"/{name}", vendor_app, methods=_ALL_METHODS)]
+        routes += [
+            Mount(f"/{name}", app=vendor_app),
+            Route(f"/{name}", vendor_app, methods=_ALL_METHODS),
+        ]
     if settings.vendor_at_root is not None:
         if settings.vendor_at_root not in mounts:
             raise ValueError(

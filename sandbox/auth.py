@@ -20,7 +20,10 @@ class Headers(Protocol):
 
 
 class AuthScheme(Protocol):
-    fields: tuple[str, ...]
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The credential fields a tenant's `keys.<vendor>` holds, in presentation order."""
+        ...
 
     def credentials(self, headers: Headers) -> tuple[str, ...]:
         """The credential values a request carries, in `fields` order."""

@@ -35,12 +35,15 @@ def _state(args: argparse.Namespace) -> Sandbox:
 def banner(state: Sandbox, host: str, port: int) -> str:
     """What a developer needs at start: where each vendor lives and which keys to send."""
     lines = [
-        f"call-sandbox {__version__}  seed {state.fixtures.seed}  fixtures {state.fixtures.directory}",
+        f"call-sandbox {__version__}  seed {state.fixtures.seed}  "
+        f"fixtures {state.fixtures.directory}",
         f"default tenant: {state.default_tenant.id} ({state.default_tenant.name})",
     ]
     for name, vendor in state.vendors.items():
         headers = "  ".join(f"{k}: {v}" for k, v in state.credentials(name).items())
-        lines.append(f"  {vendor.title:<12} http://{host}:{port}/{name}  (for {vendor.docs_base_url})")
+        lines.append(
+            f"  {vendor.title:<12} http://{host}:{port}/{name}  (for {vendor.docs_base_url})"
+        )
         lines.append(f"  {'':<12} {headers}")
     return "\n".join(lines)
 
@@ -50,7 +53,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     app = create_app(_settings(args, vendor_at_root=args.vendor))
     print(banner(app.state.sandbox, args.host, args.port), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.access_log else "warning", access_log=args.access_log)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info" if args.access_log else "warning",
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -70,7 +79,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 try:
                     state.schemas.check(schema, body)
                 except SchemaViolation as violation:
-                    failures.append(f"{vendor.name} {vendor.external_id(call)} ({call.source}): {violation}")
+                    failures.append(
+                        f"{vendor.name} {vendor.external_id(call)} ({call.source}): {violation}"
+                    )
     for failure in failures:
         print(f"FAIL {failure}")
     print(
@@ -85,10 +96,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     app = create_app(_settings(args))
     state: Sandbox = app.state.sandbox
     if args.vendor not in state.vendors:
-        print(f"unknown vendor {args.vendor!r}; choose one of {', '.join(state.vendors)}", file=sys.stderr)
+        print(
+            f"unknown vendor {args.vendor!r}; choose one of {', '.join(state.vendors)}",
+            file=sys.stderr,
+        )
         return 2
     if args.tenant not in (None, *state.fixtures.tenants):
-        print(f"unknown tenant {args.tenant!r}; choose one of {', '.join(state.fixtures.tenants)}", file=sys.stderr)
+        print(
+            f"unknown tenant {args.tenant!r}; choose one of {', '.join(state.fixtures.tenants)}",
+            file=sys.stderr,
+        )
         return 2
     vendor = state.vendors[args.vendor]
     path = f"/{vendor.name}{vendor.lookup_path(args.call_id)}"
@@ -117,7 +134,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     url = args.url.rstrip("/") + "/_sandbox/health"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
             healthy = response.status == 200 and json.load(response).get("status") == "ok"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)
@@ -132,7 +149,9 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     def with_data(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--fixtures", type=Path, help="fixtures folder (default: the embedded one)")
+        sub.add_argument(
+            "--fixtures", type=Path, help="fixtures folder (default: the embedded one)"
+        )
         sub.add_argument("--seed", type=int, help="override the fixtures' seed")
         return sub
 
@@ -156,7 +175,9 @@ def parser() -> argparse.ArgumentParser:
     keys.add_argument("--json", action="store_true", help="the default tenant's headers as JSON")
     keys.set_defaults(run=cmd_keys)
 
-    health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers its health check")
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 when a sandbox answers its health check"
+    )
     health.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}")
     health.add_argument("--timeout", type=float, default=2.0)
     health.set_defaults(run=cmd_healthcheck)

@@ -39,7 +39,9 @@ def control_routes(state: Sandbox) -> list[BaseRoute]:
             message = f"no tenant {tenant!r}; reset one of {known}, or omit ?tenant= to reset all"
             return reply({"error": "bad_request", "message": message}, "sandbox/error.json", 400)
         state.reset(tenant)
-        return reply({"reset": [tenant] if tenant else list(state.fixtures.tenants)}, "sandbox/reset.json")
+        return reply(
+            {"reset": [tenant] if tenant else list(state.fixtures.tenants)}, "sandbox/reset.json"
+        )
 
     return [
         Route("/health", health, methods=["GET"]),

@@ -107,12 +107,16 @@ def load_fixtures(directory: Path, schemas: SchemaRegistry) -> FixtureSet:
     tenants = {t["id"]: _tenant(t, population.size) for t in document["tenants"]}
     for tenant in tenants.values():
         if not any(a.generates for a in tenant.agents):
-            raise FixtureError(f"{main}: tenant {tenant.id}: give at least one agent generates: true")
+            raise FixtureError(
+                f"{main}: tenant {tenant.id}: give at least one agent generates: true"
+            )
     if len(tenants) != len(document["tenants"]):
         raise FixtureError(f"{main}: tenants: every tenant id must be unique")
     defaults = [t["id"] for t in document["tenants"] if t.get("default")]
     if len(defaults) > 1:
-        raise FixtureError(f"{main}: tenants: only one tenant may say default: true, not {defaults}")
+        raise FixtureError(
+            f"{main}: tenants: only one tenant may say default: true, not {defaults}"
+        )
     pinned: list[Call] = []
     for path in sorted((directory / "calls").glob("*.yaml")):
         for position, raw in enumerate(_validated(path, "fixtures/calls.json", schemas)["calls"]):
@@ -120,7 +124,9 @@ def load_fixtures(directory: Path, schemas: SchemaRegistry) -> FixtureSet:
             pinned.append(_pinned_call(raw, tenants, where))
     ids = [c.id for c in pinned]
     if len(set(ids)) != len(ids):
-        raise FixtureError(f"{directory / 'calls'}: two pinned calls share an id; ids must be unique")
+        raise FixtureError(
+            f"{directory / 'calls'}: two pinned calls share an id; ids must be unique"
+        )
     return FixtureSet(
         directory=directory,
         seed=document["seed"],
@@ -196,7 +202,9 @@ def _pinned_call(raw: Mapping[str, Any], tenants: Mapping[str, Tenant], where: s
     agent = next((a for a in tenant.agents if a.id == raw["agent"]), None)
     if agent is None:
         known = [a.id for a in tenant.agents]
-        raise FixtureError(f"{where}.agent: tenant {tenant.id} has no agent {raw['agent']}: {known}")
+        raise FixtureError(
+            f"{where}.agent: tenant {tenant.id} has no agent {raw['agent']}: {known}"
+        )
     created = parse_iso(raw["created_at"])
     start = _optional_instant(raw, "started_at")
     end = _optional_instant(raw, "ended_at")
@@ -246,7 +254,9 @@ def _pinned_call(raw: Mapping[str, Any], tenants: Mapping[str, Tenant], where: s
         )
         if analysis
         else None,
-        costs=tuple(CostLine(c["product"], c["unit_price"], c["cost"]) for c in raw.get("costs", [])),
+        costs=tuple(
+            CostLine(c["product"], c["unit_price"], c["cost"]) for c in raw.get("costs", [])
+        ),
         latency={k: LatencySeries(tuple(v)) for k, v in raw.get("latency", {}).items()},
         recording_url=raw.get("recording_url"),
         contact=Contact(**contact),
@@ -258,4 +268,3 @@ def _pinned_call(raw: Mapping[str, Any], tenants: Mapping[str, Tenant], where: s
         vendor_ids=raw.get("ids", {}),
         vendor_overrides=raw.get("overrides", {}),
     )
-

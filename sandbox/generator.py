@@ -154,7 +154,7 @@ class Generator:
         return _CallBuilder(self, self._fixtures.tenants[tenant], self.head(tenant, index)).build()
 
     def faker(self, *parts: object) -> Faker:
-        """The shared Faker, reseeded for one call. Used synchronously, so no call sees another's."""
+        """The shared Faker, reseeded for one call; used synchronously, so calls never mix."""
         self._faker.seed_instance(digest_int(self._seed, "faker", *parts))
         return self._faker
 
@@ -305,6 +305,7 @@ class _CallBuilder:
 
     def _analysis(self, slots: Mapping[str, str]) -> Analysis:
         scenario, rng = self.head.scenario, self.rng
+        sentiment: Sentiment
         if scenario is Scenario.VOICEMAIL:
             summary, sentiment, successful = dialogues.VOICEMAIL_SUMMARY, "neutral", False
         elif scenario is Scenario.TRANSFERRED:
@@ -349,7 +350,7 @@ def _timeline(
             arguments = {k: v.format(**slots) for k, v in step.arguments.items()}
             tools.append(
                 ToolCall(
-                    id=f"tool_call_{digest_int('tool', slots['account'], len(tools)) % 16**12:012x}",
+                    id=f"tool_call_{digest_int('tool', slots['account'], len(tools)):064x}"[:22],
                     name=step.name,
                     arguments=arguments,
                     result=_compact(json.loads(step.result.format(**slots))),

@@ -68,7 +68,11 @@ class CallIds:
             self._tenants[tag] = tenant
             mix = digest_int(seed, "index-mix", tenant)
             multiplier = (mix & _INDEX_MASK) | 1
-            self._keys[tenant] = (multiplier, (mix >> 64) & _INDEX_MASK, pow(multiplier, -1, 1 << 40))
+            self._keys[tenant] = (
+                multiplier,
+                (mix >> 64) & _INDEX_MASK,
+                pow(multiplier, -1, 1 << 40),
+            )
 
     def _check(self, tenant: str, index: int) -> int:
         return digest_int(self._seed, "check", tenant, index) >> (256 - _CHECK_BITS)

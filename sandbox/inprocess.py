@@ -19,7 +19,12 @@ class Answer:
 
 
 async def send_request(
-    app: ASGIApp, method: str, path: str, *, headers: Mapping[str, str] | None = None, body: bytes = b""
+    app: ASGIApp,
+    method: str,
+    path: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
 ) -> Answer:
     raw_path, _, query = path.partition("?")
     scope: dict[str, Any] = {

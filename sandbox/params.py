@@ -11,7 +11,9 @@ from sandbox.vendor import Query
 TRUE_FALSE: Mapping[str, bool] = {"true": True, "false": False}
 
 
-def boolean(query: Query, name: str, default: bool, *, accepted: Mapping[str, bool] = TRUE_FALSE) -> bool:
+def boolean(
+    query: Query, name: str, default: bool, *, accepted: Mapping[str, bool] = TRUE_FALSE
+) -> bool:
     value = query.get(name)
     if value is None:
         return default
@@ -30,7 +32,9 @@ def integer(
     try:
         number = int(value, 10)
     except ValueError:
-        raise InvalidRequest.one(f"query.{name}", f"must be a whole number, not {value!r}") from None
+        raise InvalidRequest.one(
+            f"query.{name}", f"must be a whole number, not {value!r}"
+        ) from None
     if minimum is not None and number < minimum:
         raise InvalidRequest.one(f"query.{name}", f"must be at least {minimum}, not {number}")
     if maximum is not None and number > maximum:

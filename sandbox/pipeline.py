@@ -79,7 +79,9 @@ class VendorApp:
         except SandboxError as error:
             reply = self.vendor.render_error(error)
             # The body stays the vendor's own; the sandbox says precisely what to fix beside it.
-            reply = replace(reply, headers={**reply.headers, HINT_HEADER: _header_safe(error.detail)})
+            reply = replace(
+                reply, headers={**reply.headers, HINT_HEADER: _header_safe(error.detail)}
+            )
         return self._checked(reply)
 
     async def _handle(self, scope: Scope, receive: Receive) -> Reply:
@@ -137,7 +139,9 @@ class VendorApp:
             try:
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise MalformedBody(f"the request body is not valid JSON ({exc}); send a JSON object") from None
+                raise MalformedBody(
+                    f"the request body is not valid JSON ({exc}); send a JSON object"
+                ) from None
         assert route.body_schema is not None
         problems = self.sandbox.schemas.problems(route.body_schema, body, prefix="body")
         if problems:
@@ -150,7 +154,9 @@ class VendorApp:
         try:
             self.sandbox.schemas.check(reply.schema, reply.body)
         except SchemaViolation as violation:
-            log.error("sandbox bug: a %s body broke %s: %s", self.vendor.name, violation.schema, violation)
+            log.error(
+                "sandbox bug: a %s body broke %s: %s", self.vendor.name, violation.schema, violation
+            )
             if self.sandbox.settings.raise_on_schema_error:
                 raise
             fallback = self.vendor.render_error(ServerError("the sandbox produced an invalid body"))
@@ -161,7 +167,7 @@ class VendorApp:
 
 def _raw_path(scope: Scope) -> str:
     raw = scope.get("raw_path")
-    path = raw.decode("latin-1").split("?", 1)[0] if raw else scope["path"]
+    path = raw.decode("latin-1").split("?", 1)[0] if raw else str(scope["path"])
     root = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
 

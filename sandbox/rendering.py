@@ -8,11 +8,19 @@ from typing import Any
 from sandbox.model import Call, LatencySeries
 
 
+OMIT = "$omit"
+"""An override key listing fields a docs example does not show, so the pinned call drops them."""
+
+
 def overlay(body: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """`body` with `overrides` merged in, objects recursively, every other value verbatim."""
+    """`body` with `overrides` merged in, objects recursively, every other value verbatim;
+    the fields an object's `$omit` list names are removed from it."""
     merged = dict(body)
     for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+        if key == OMIT:
+            for name in value:
+                merged.pop(name, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), dict):
             merged[key] = overlay(merged[key], value)
         else:
             merged[key] = value

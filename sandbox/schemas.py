@@ -59,7 +59,9 @@ class SchemaRegistry:
         for name, doc in documents.items():
             Draft202012Validator.check_schema(doc)
             if doc.get("$id") != name:
-                raise ValueError(f"schemas/{name}: its $id must be {name!r}, not {doc.get('$id')!r}")
+                raise ValueError(
+                    f"schemas/{name}: its $id must be {name!r}, not {doc.get('$id')!r}"
+                )
 
     def names(self) -> Iterator[str]:
         return iter(self._validators)

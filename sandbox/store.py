@@ -128,7 +128,10 @@ class Store:
         if after is not None:
             small = [p for p in small if (p[0] < after if descending else p[0] > after)]
         merged = heapq.merge(
-            small, self._generated(tenant, descending, after), key=lambda p: p[0], reverse=descending
+            small,
+            self._generated(tenant, descending, after),
+            key=lambda p: p[0],
+            reverse=descending,
         )
         for _, call in merged:
             if call.id in deleted:

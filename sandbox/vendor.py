@@ -65,7 +65,9 @@ class Context:
     def find_call(self, external_id: str) -> Call | None:
         """The tenant's call with this vendor id, or None (unknown, deleted or another's)."""
         store = self.sandbox.store
-        call_id = store.alias(self.vendor.name, external_id) or self.vendor.canonical_id(external_id)
+        call_id = store.alias(self.vendor.name, external_id) or self.vendor.canonical_id(
+            external_id
+        )
         return store.get(self.tenant.id, call_id) if call_id is not None else None
 
 
@@ -82,6 +84,7 @@ class Example:
     path: str
     status: int
     body: Any = None
+
 
 _PARAM = re.compile(r"{(\w+)}")
 
@@ -100,7 +103,10 @@ class Route:
     def __post_init__(self) -> None:
         # Match on the raw (still percent-encoded) path, as Express and most vendor stacks do:
         # `a%2Fb` is one path segment whose value is 'a/b', not two segments.
-        regex = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"))
+        regex = _PARAM.sub(
+            lambda m: f"(?P<{m.group(1)}>[^/]+)",
+            re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"),
+        )
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
@@ -148,5 +154,7 @@ class Vendor:
         missing = [f for f in self.auth.fields if f not in credentials]
         extra = [f for f in credentials if f not in self.auth.fields]
         problems = [f"keys.{self.name}.{f}: required" for f in missing]
-        problems += [f"keys.{self.name}.{f}: unknown field; expected {list(self.auth.fields)}" for f in extra]
+        problems += [
+            f"keys.{self.name}.{f}: unknown field; expected {list(self.auth.fields)}" for f in extra
+        ]
         return problems

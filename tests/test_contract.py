@@ -36,7 +36,12 @@ def _call_id(state: Sandbox, vendor: Vendor) -> str:
 
 
 def _send(
-    client: TestClient, vendor: Vendor, route: Route, path: str, body: object, headers: dict[str, str]
+    client: TestClient,
+    vendor: Vendor,
+    route: Route,
+    path: str,
+    body: object,
+    headers: dict[str, str],
 ) -> httpx2.Response:
     return client.request(route.method, f"/{vendor.name}{path}", headers=headers, json=body)
 
@@ -47,8 +52,12 @@ def test_every_route_has_an_example() -> None:
         assert covered == {r.name for r in vendor.routes}, vendor.name
 
 
-@pytest.mark.parametrize(("vendor", "example"), [(v, e) for v in VENDORS for e in v.examples], ids=_id)
-def test_example_succeeds(client: TestClient, state: Sandbox, vendor: Vendor, example: Example) -> None:
+@pytest.mark.parametrize(
+    ("vendor", "example"), [(v, e) for v in VENDORS for e in v.examples], ids=_id
+)
+def test_example_succeeds(
+    client: TestClient, state: Sandbox, vendor: Vendor, example: Example
+) -> None:
     route = next(r for r in vendor.routes if r.name == example.route)
     path = example.path.replace("{call_id}", _call_id(state, vendor))
     response = _send(client, vendor, route, path, example.body, state.credentials(vendor.name))
@@ -67,9 +76,7 @@ def test_no_credentials(client: TestClient, state: Sandbox, vendor: Vendor, rout
     assert response.headers["x-sandbox-hint"]
 
 
-@pytest.mark.parametrize(
-    ("vendor", "route"), [(v, r) for v, r in ROUTES if "{" in r.path], ids=_id
-)
+@pytest.mark.parametrize(("vendor", "route"), [(v, r) for v, r in ROUTES if "{" in r.path], ids=_id)
 def test_unknown_id(client: TestClient, state: Sandbox, vendor: Vendor, route: Route) -> None:
     example = next(e for e in vendor.examples if e.route == route.name)
     unknown = "00000000-0000-4000-8000-000000000000"
@@ -83,9 +90,7 @@ def test_unknown_id(client: TestClient, state: Sandbox, vendor: Vendor, route: R
     assert response.headers["x-sandbox-hint"]
 
 
-@pytest.mark.parametrize(
-    ("vendor", "route"), [(v, r) for v, r in ROUTES if r.body_schema], ids=_id
-)
+@pytest.mark.parametrize(("vendor", "route"), [(v, r) for v, r in ROUTES if r.body_schema], ids=_id)
 def test_malformed_body(client: TestClient, state: Sandbox, vendor: Vendor, route: Route) -> None:
     example = next(e for e in vendor.examples if e.route == route.name)
     path = example.path.replace("{call_id}", _call_id(state, vendor))

@@ -32,7 +32,11 @@ def _digest(seed: int, indices: str, hashseed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hashseed}
     done = subprocess.run(
         [sys.executable, "-c", PATHS_SCRIPT, str(seed), indices],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     return done.stdout.strip()
 
@@ -53,7 +57,9 @@ def test_two_fresh_apps_agree_whatever_the_request_order() -> None:
             call = state.generator.call("acme", index)
             for vendor in VENDORS:
                 path = "/" + vendor.name + vendor.lookup_path(vendor.external_id(call))
-                seen[(vendor.name, index)] = request(app, "GET", path, headers=state.credentials(vendor.name)).body
+                seen[(vendor.name, index)] = request(
+                    app, "GET", path, headers=state.credentials(vendor.name)
+                ).body
         bodies.append(seen)
     assert bodies[0] == bodies[1]
     assert all(json.loads(b) for b in bodies[0].values())
@@ -62,4 +68,5 @@ def test_two_fresh_apps_agree_whatever_the_request_order() -> None:
 def test_another_seed_gives_other_data() -> None:
     one = create_app(Settings(seed=1)).state.sandbox.generator.call("acme", 20)
     two = create_app(Settings(seed=2)).state.sandbox.generator.call("acme", 20)
-    assert one.id != two.id and one.transcript != two.transcript
+    assert one.id != two.id
+    assert one.transcript != two.transcript

@@ -48,8 +48,14 @@ def test_embedded_fixtures_load(schemas: SchemaRegistry) -> None:
         (lambda d: d.pop("seed"), "(top level): 'seed' is a required property"),
         (lambda d: d.update(seed="one"), "seed: 'one' is not of type 'integer'"),
         (lambda d: d["population"]["scenario_mix"].update(ringing=3), "population.scenario_mix"),
-        (lambda d: d["tenants"][0]["agents"][0].update(topic="weather"), "tenants.0.agents.0.topic: 'weather' is not one of"),
-        (lambda d: d.update(reference_instant="yesterday"), "reference_instant: 'yesterday' does not match"),
+        (
+            lambda d: d["tenants"][0]["agents"][0].update(topic="weather"),
+            "tenants.0.agents.0.topic: 'weather' is not one of",
+        ),
+        (
+            lambda d: d.update(reference_instant="yesterday"),
+            "reference_instant: 'yesterday' does not match",
+        ),
         (lambda d: d["tenants"][1].update(id="acme"), "every tenant id must be unique"),
         (lambda d: d["tenants"][1].update(default=True), "only one tenant may say default: true"),
     ],
@@ -83,7 +89,10 @@ def _rename_retell_key(document: dict[str, Any]) -> None:
 
 def test_vendor_credentials_are_checked_at_start(copy: Path) -> None:
     _edit(copy, _rename_retell_key)
-    with pytest.raises(FixtureError, match=r"tenant acme: keys.retell.api_key: required; keys.retell.token: unknown field"):
+    with pytest.raises(
+        FixtureError,
+        match=r"tenant acme: keys.retell.api_key: required; keys.retell.token: unknown field",
+    ):
         create_app(Settings(fixtures=copy))
 
 

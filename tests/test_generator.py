@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def test_every_scenario_among_the_newest_nine(state: Sandbox) -> None:
 
 def test_created_instants_fall_strictly_with_the_index(state: Sandbox) -> None:
     times = [state.generator.created_ms("acme", i) for i in range(state.generator.size("acme"))]
-    assert all(a > b for a, b in zip(times, times[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(times))
     assert times[0] < state.fixtures.reference_ms
     window = state.fixtures.population.window_days * 86_400_000
     assert state.fixtures.reference_ms - times[-1] <= window + 20 * 60_000
@@ -36,15 +37,21 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
         assert state.generator.ids.decode(call.id) == (tenant, index)
         scenario = call.scenario
         if scenario.ended:
-            assert call.start_ms is not None and call.end_ms is not None
+            assert call.start_ms is not None
+            assert call.end_ms is not None
             assert call.created_ms <= call.start_ms < call.end_ms <= reference
             assert call.duration_ms == call.end_ms - call.start_ms
             assert call.disconnection_reason is not None
         else:
-            assert call.end_ms is None and call.disconnection_reason is None
+            assert call.end_ms is None
+            assert call.disconnection_reason is None
         if scenario.connected:
             assert call.turns, (tenant, index)
-            limit = call.duration_ms if call.duration_ms is not None else reference - (call.start_ms or 0)
+            limit = (
+                call.duration_ms
+                if call.duration_ms is not None
+                else reference - (call.start_ms or 0)
+            )
             for turn in call.turns:
                 assert " ".join(w.text for w in turn.words) == turn.text
                 for word in turn.words:
@@ -52,7 +59,9 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
             starts = [t.start_ms for t in call.turns]
             assert starts == sorted(starts)
         else:
-            assert not call.turns and not call.tool_calls and call.recording_url is None
+            assert not call.turns
+            assert not call.tool_calls
+            assert call.recording_url is None
         if scenario.connected and scenario.ended:
             assert call.analysis is not None
             assert call.analysis.in_voicemail is (scenario is Scenario.VOICEMAIL)
@@ -64,9 +73,11 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
                 assert series.percentile(50) in series.values
                 assert series.minimum <= series.percentile(90) <= series.maximum
         else:
-            assert call.analysis is None and not call.costs
+            assert call.analysis is None
+            assert not call.costs
         if scenario is Scenario.SCHEDULED:
-            assert call.scheduled_ms is not None and call.scheduled_ms > reference
+            assert call.scheduled_ms is not None
+            assert call.scheduled_ms > reference
         for tool in call.tool_calls:
             assert 0 <= tool.after_turn < len(call.turns)
             assert call.turns[tool.after_turn].end_ms <= tool.at_ms
@@ -74,14 +85,19 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
 
 def test_transcripts_read_like_calls(state: Sandbox) -> None:
     call = next(
-        state.generator.call("acme", i) for i in range(50)
+        state.generator.call("acme", i)
+        for i in range(50)
         if state.generator.call("acme", i).scenario is Scenario.COMPLETED
     )
     text = call.transcript
     assert call.agent.name.split()[0] in text
     assert "lorem" not in text.lower()
     assert text.startswith("Agent: ")
-    assert {t.name for t in call.tool_calls} & {"check_availability", "track_order", "get_renewal_quote"}
+    assert {t.name for t in call.tool_calls} & {
+        "check_availability",
+        "track_order",
+        "get_renewal_quote",
+    }
 
 
 def test_scenario_mix_is_followed(state: Sandbox) -> None:

@@ -57,22 +57,23 @@ CUSTOM: Mapping[str, Callable[[Item], Any]] = {
 
 def typed(condition: Mapping[str, Any], value: Any) -> bool:
     """One V3 typed filter against one value (None: the field is absent)."""
-    op = condition["op"]
+    op: str = condition["op"]
     if condition["type"] == "present":
         return (value is not None) == (op == "pr")
     if value is None:
         return op == "ne"
-    expected = condition.get("value")
+    expected: Any = condition.get("value")
     kind = condition["type"]
     if kind == "string":
         text = str(value)
-        return {
+        outcomes: dict[str, bool] = {
             "eq": text == expected,
             "ne": text != expected,
             "sw": text.startswith(expected),
             "ew": text.endswith(expected),
             "co": expected in text,
-        }[op]
+        }
+        return outcomes[op]
     if kind == "enum":
         return str(value) in expected
     if kind == "boolean":

@@ -26,7 +26,12 @@ STATUS: Mapping[Scenario, str] = {
     Scenario.QUEUED: "registered",
     Scenario.SCHEDULED: "registered",
 }
-SENTIMENT = {"positive": "Positive", "negative": "Negative", "neutral": "Neutral", "unknown": "Unknown"}
+SENTIMENT = {
+    "positive": "Positive",
+    "negative": "Negative",
+    "neutral": "Neutral",
+    "unknown": "Unknown",
+}
 TRANSCRIPT_FIELDS = (
     "transcript",
     "transcript_object",

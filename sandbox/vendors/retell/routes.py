@@ -40,7 +40,9 @@ def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
             if agent_id(agent) == wanted:
                 return agent
         known = ", ".join(agent_id(a) for a in agents)
-        raise InvalidRequest.one("body.override_agent_id", f"no agent {wanted!r}; use one of {known}")
+        raise InvalidRequest.one(
+            "body.override_agent_id", f"no agent {wanted!r}; use one of {known}"
+        )
     # The number's bound outbound agent places the call; any other number uses the first agent.
     return next((a for a in agents if a.phone_number == body["from_number"]), agents[0])
 
@@ -77,7 +79,9 @@ def update_call(context: Context) -> Reply:
     if "metadata" in body:
         changes["metadata"] = body["metadata"]
     if "data_storage_setting" in body:
-        now = (current.vendor_overrides.get("retell") or {}).get("data_storage_setting", "everything")
+        now = (current.vendor_overrides.get("retell") or {}).get(
+            "data_storage_setting", "everything"
+        )
         wanted = body["data_storage_setting"]
         if _STORAGE_RANK[wanted] < _STORAGE_RANK[now]:
             raise InvalidRequest.one(
@@ -148,8 +152,16 @@ def list_calls_v2(context: Context) -> Reply:
 
 ROUTES = (
     Route("GET", "/v2/get-call/{call_id}", "get-call", get_call),
-    Route("POST", "/v3/list-calls", "list-calls", list_calls_v3, "retell/list-calls-v3.request.json"),
-    Route("POST", "/v2/list-calls", "list-calls-v2", list_calls_v2, "retell/list-calls-v2.request.json"),
+    Route(
+        "POST", "/v3/list-calls", "list-calls", list_calls_v3, "retell/list-calls-v3.request.json"
+    ),
+    Route(
+        "POST",
+        "/v2/list-calls",
+        "list-calls-v2",
+        list_calls_v2,
+        "retell/list-calls-v2.request.json",
+    ),
     Route(
         "POST",
         "/v2/create-phone-call",
