@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from sandbox.access_log import RequestLog
 from sandbox.control import control_routes
 from sandbox.pipeline import VendorApp
 from sandbox.settings import Settings
@@ -24,7 +26,7 @@ def create_app(
     """Build the sandbox: one mount per vendor, the control plane under /_sandbox."""
     settings = settings or Settings()
     state = Sandbox(settings, vendors)
-    mounts = {v.name: VendorApp(state, v) for v in vendors}
+    mounts = {v.name: VendorApp(state, v, prefix=f"/{v.name}") for v in vendors}
     routes: list[BaseRoute] = [Mount("/_sandbox", routes=control_routes(state))]
     for name, vendor_app in mounts.items():
         # The bare prefix is the vendor's too: it answers in the vendor's shape, not ours.
@@ -37,10 +39,12 @@ def create_app(
             raise ValueError(
                 f"--vendor {settings.vendor_at_root!r}: choose one of {', '.join(mounts)}"
             )
-        routes.append(Mount("", app=mounts[settings.vendor_at_root]))
+        root = VendorApp(state, state.vendors[settings.vendor_at_root], prefix="")
+        routes.append(Mount("", app=root))
     else:
         routes.append(Route("/{path:path}", _no_vendor, methods=_ALL_METHODS))
-    app = Starlette(routes=routes)
+    middleware = [Middleware(RequestLog)] if settings.access_log else []
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = state
     return app
 

@@ -20,7 +20,7 @@ from sandbox.settings import Settings
 from sandbox.state import Sandbox
 
 DEFAULT_PORT = 8080
-CHECK_SAMPLE = 200
+CHECK_SAMPLE = 50  # generated calls per tenant, spread over the population
 
 
 def _settings(args: argparse.Namespace, **extra: object) -> Settings:
@@ -32,8 +32,10 @@ def _state(args: argparse.Namespace) -> Sandbox:
     return state
 
 
-def banner(state: Sandbox, host: str, port: int) -> str:
-    """What a developer needs at start: where each vendor lives and which keys to send."""
+def banner(state: Sandbox, host: str, port: int, *, reload: bool = False) -> str:
+    """What a developer needs at start: where each vendor lives, which keys to send, and the
+    seed and fixtures that make this run reproducible."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # listening everywhere
     lines = [
         f"call-sandbox {__version__}  seed {state.fixtures.seed}  "
         f"fixtures {state.fixtures.directory}",
@@ -42,24 +44,41 @@ def banner(state: Sandbox, host: str, port: int) -> str:
     for name, vendor in state.vendors.items():
         headers = "  ".join(f"{k}: {v}" for k, v in state.credentials(name).items())
         lines.append(
-            f"  {vendor.title:<12} http://{host}:{port}/{name}  (for {vendor.docs_base_url})"
+            f"  {vendor.title:<12} http://{shown}:{port}/{name}  (for {vendor.docs_base_url})"
         )
         lines.append(f"  {'':<12} {headers}")
+    root = state.settings.vendor_at_root
+    if root is not None:
+        lines.append(f"  {state.vendors[root].title} is also served at http://{shown}:{port}/")
+    lines.append(f"control: http://{shown}:{port}/_sandbox/health  /_sandbox/reset  /_sandbox/keys")
+    if reload:
+        lines.append(f"reload: watching {state.fixtures.directory} for fixture changes")
     return "\n".join(lines)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from sandbox import serving
+    from sandbox.reloader import FixtureReloader
+    from sandbox.switch import Switch
 
-    app = create_app(_settings(args, vendor_at_root=args.vendor))
-    print(banner(app.state.sandbox, args.host, args.port), flush=True)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="info" if args.access_log else "warning",
-        access_log=args.access_log,
-    )
+    settings = _settings(args, vendor_at_root=args.vendor, access_log=args.access_log)
+    try:
+        app = create_app(settings)
+    except ValueError as error:  # --vendor names no vendor
+        print(f"call-sandbox: {error}", file=sys.stderr)
+        return 2
+    state: Sandbox = app.state.sandbox
+    print(banner(state, args.host, args.port, reload=args.reload), flush=True)
+    if not args.reload:
+        serving.run(app, host=args.host, port=args.port)
+        return 0
+    switch = Switch(app)
+    reloader = FixtureReloader(switch, state.fixtures.directory, lambda: create_app(settings))
+    reloader.start()
+    try:
+        serving.run(switch, host=args.host, port=args.port)
+    finally:
+        reloader.stop()
     return 0
 
 
@@ -70,7 +89,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     calls = list(state.fixtures.pinned)
     for tenant in state.fixtures.tenants:
         size = state.generator.size(tenant)
-        step = max(size // CHECK_SAMPLE, 1)
+        step = max(size // max(args.sample, 1), 1)
         calls += [state.generator.call(tenant, i) for i in range(0, size, step)]
     for call in calls:
         for vendor in state.vendors.values():
@@ -159,10 +178,23 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--vendor", help="also serve this vendor at the root, for hard-coded paths")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log a line per request (method, path, status, ms)",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="rebuild the sandbox when a file in the fixtures folder changes",
+    )
     serve.set_defaults(run=cmd_serve)
 
     check = with_data(commands.add_parser("check", help="validate fixtures and rendered bodies"))
+    check.add_argument(
+        "--sample", type=int, default=CHECK_SAMPLE, help="generated calls to render per tenant"
+    )
     check.set_defaults(run=cmd_check)
 
     show = with_data(commands.add_parser("show", help="print what a vendor answers for a call"))

@@ -53,9 +53,10 @@ def encode(body: Any) -> bytes:
 class VendorApp:
     """An ASGI app serving one vendor's routes over one Sandbox."""
 
-    def __init__(self, sandbox: Sandbox, vendor: Vendor) -> None:
+    def __init__(self, sandbox: Sandbox, vendor: Vendor, *, prefix: str) -> None:
         self.sandbox = sandbox
         self.vendor = vendor
+        self.prefix = prefix  # where it is mounted: "/retell", or "" at the root
         self.keyring = sandbox.keyrings[vendor.name]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,7 +89,7 @@ class VendorApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         tenant = self._authenticate(headers)
         method = scope["method"]
-        raw_path = _raw_path(scope)
+        raw_path = _raw_path(scope, self.prefix)
         route, params = self._route(method, raw_path)
         body = await self._body(route, receive) if route.body_schema else None
         context = Context(
@@ -165,11 +166,12 @@ class VendorApp:
         return reply
 
 
-def _raw_path(scope: Scope) -> str:
+def _raw_path(scope: Scope, prefix: str) -> str:
+    """The still-encoded path below the vendor's mount (the mount's own prefix, not Starlette's
+    root_path, which a trailing %0A can throw off)."""
     raw = scope.get("raw_path")
     path = raw.decode("latin-1").split("?", 1)[0] if raw else str(scope["path"])
-    root = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def _query_items(scope: Scope) -> list[tuple[str, str]]:

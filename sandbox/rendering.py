@@ -7,7 +7,6 @@ from typing import Any
 
 from sandbox.model import Call, LatencySeries
 
-
 OMIT = "$omit"
 """An override key listing fields a docs example does not show, so the pinned call drops them."""
 

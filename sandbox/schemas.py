@@ -6,6 +6,7 @@ Schemas are data under `schemas/`, each named by its path relative to that folde
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -62,6 +63,12 @@ class SchemaRegistry:
                 raise ValueError(
                     f"schemas/{name}: its $id must be {name!r}, not {doc.get('$id')!r}"
                 )
+
+    @classmethod
+    @functools.cache
+    def load(cls, root: Path) -> SchemaRegistry:
+        """The registry of a folder, compiled once per process: schemas are immutable data."""
+        return cls(root)
 
     def names(self) -> Iterator[str]:
         return iter(self._validators)

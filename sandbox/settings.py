@@ -13,3 +13,4 @@ class Settings:
     vendor_at_root: str | None = None  # also serve this vendor at "/", for hard-coded paths
     raise_on_schema_error: bool = False  # the pytest plugin sets it, so sandbox bugs fail tests
     max_body_bytes: int = 1_048_576
+    access_log: bool = True  # one `sandbox.access` log line per request (method, path, status, ms)

@@ -21,7 +21,7 @@ class Sandbox:
     def __init__(self, settings: Settings, vendors: Sequence[Vendor]) -> None:
         self.settings = settings
         self.vendors: Mapping[str, Vendor] = {v.name: v for v in vendors}
-        self.schemas = SchemaRegistry(schemas_dir())
+        self.schemas = SchemaRegistry.load(schemas_dir())
         fixtures = load_fixtures(fixtures_dir(settings.fixtures), self.schemas)
         if settings.seed is not None:
             fixtures = fixtures.with_seed(settings.seed)

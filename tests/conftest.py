@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -10,6 +11,7 @@ from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
 from sandbox.state import Sandbox
+from tests.wheel_env import build_wheel, make_venv
 
 
 @pytest.fixture
@@ -27,3 +29,16 @@ def state(app: Starlette) -> Sandbox:
 def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=True) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built once per session from this checkout."""
+    return build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory, built_wheel: Path) -> Path:
+    """A fresh venv holding the wheel and its dependencies only, as the container image does;
+    returns its bin folder."""
+    return make_venv(tmp_path_factory.mktemp("image-venv") / "venv", str(built_wheel))

@@ -18,7 +18,7 @@ from sandbox.schemas import SchemaRegistry
 
 @pytest.fixture
 def schemas() -> SchemaRegistry:
-    return SchemaRegistry(schemas_dir())
+    return SchemaRegistry.load(schemas_dir())
 
 
 @pytest.fixture

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from sandbox.vendor import Vendor
+from sandbox.vendors.callab import VENDOR as CALLAB
+from sandbox.vendors.contactship import VENDOR as CONTACTSHIP
 from sandbox.vendors.retell import VENDOR as RETELL
+from sandbox.vendors.zudu import VENDOR as ZUDU
 
-VENDORS: tuple[Vendor, ...] = (RETELL,)
+VENDORS: tuple[Vendor, ...] = (
+    RETELL,
+    CALLAB,
+    CONTACTSHIP,
+    ZUDU,
+)

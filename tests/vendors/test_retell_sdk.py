@@ -77,7 +77,7 @@ async def test_sdk_round_trip(app: Starlette, state: Sandbox) -> None:
         assert updated.metadata == {"ticket": 8}
         assert (await retell.call.retrieve(created.call_id)).metadata == {"ticket": 8}
 
-        assert await retell.call.delete(created.call_id) is None
+        await retell.call.delete(created.call_id)
         with pytest.raises(UnprocessableEntityError) as gone:
             await retell.call.retrieve(created.call_id)
         assert gone.value.status_code == 422

@@ -133,7 +133,7 @@ def render_call(call: Call) -> dict[str, Any]:
         "is_test": False,
         "transcript_object": {"segments": segments(call.turns)} if connected else None,
         "transcript_language": call.agent.language if connected else None,
-        "cost": round(call.combined_cost / 100, 4),
+        "cost": round(call.combined_cost / 100, 6),
         "price_unit": PRICE_UNIT,
         "latency": round(e2e.percentile(50)) if e2e is not None and e2e.values else None,
         "disconnect_reason": DISCONNECT_REASON.get(

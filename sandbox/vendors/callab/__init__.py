@@ -1,0 +1,64 @@
+"""Callab (api.callab.ai/v1): `{status, message, data}` envelopes, Bearer tokens, UUID ids,
+ISO-8601 instants, and a not-found that is an HTTP 200 with an error envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from sandbox.auth import AuthScheme, BearerToken
+from sandbox.errors import SandboxError
+from sandbox.model import Call
+from sandbox.vendor import Example, Reply, Route, Vendor
+from sandbox.vendors.callab.errors import render_error
+from sandbox.vendors.callab.render import call_id, envelope, render_call
+from sandbox.vendors.callab.routes import ROUTES
+from sandbox.vendors.callab.uuids import parse_uuid
+
+
+class Callab(Vendor):
+    name = "callab"
+    title = "Callab"
+    # Clients keep Callab's `/v1` below the mount: https://api.callab.ai/v1 becomes
+    # http://HOST:PORT/callab/v1.
+    docs_base_url = "https://api.callab.ai"
+    # "API KEY or JWT Token", both sent as a Bearer token.
+    auth: ClassVar[AuthScheme] = BearerToken("token")
+    # Callab's backend is Rust, whose JSON responses carry no charset parameter.
+    content_type = "application/json"
+    routes: ClassVar[tuple[Route, ...]] = ROUTES
+    lookup_route = "get-call"
+    examples: ClassVar[tuple[Example, ...]] = (
+        Example("get-call", "/v1/calls/{call_id}", 200),
+        Example("query-calls", "/v1/calls/query?per_page=5&sort_column=call_duration", 200),
+        Example(
+            "create-call",
+            "/v1/calls",
+            200,
+            {"call_from": "+14155550142", "call_to": "+12125550101"},
+        ),
+        Example(
+            "make-call",
+            "/v1/calls/make-call",
+            200,
+            {"ai_agent_id": "6f1d2c3b-4a59-4e68-9d7c-1b2a3c4d5e6f", "call_to": "+12125550101"},
+        ),
+    )
+
+    def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
+        body = render_call(call)
+        yield "callab/call.json", body
+        yield "callab/get-call.json", envelope(body)
+
+    def external_id(self, call: Call) -> str:
+        return call_id(call)
+
+    def canonical_id(self, external_id: str) -> str | None:
+        """A UUID in any case, hyphenated or not, as the lowercase canonical form."""
+        return parse_uuid(external_id)
+
+    def render_error(self, error: SandboxError) -> Reply:
+        return render_error(error)
+
+
+VENDOR = Callab()

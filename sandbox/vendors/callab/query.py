@@ -1,0 +1,328 @@
+"""GET /calls/query: Callab's filters, sort and 0-based pages, read from the query string.
+
+Every filter is evaluated against the rendered Call, so a filter sees exactly the values a
+client reads back. Conditions are AND-ed. Comparisons follow SQL (Callab stores calls in a SQL
+database): a null column matches no comparison (only `is null`), and an ascending sort puts
+nulls last, a descending one first, as PostgreSQL does.
+
+The advanced filter is three parallel arrays, `filter_columns[]`, `filter_operator[]` and
+`filter_values[]`; Callab documents the names but not the operators, so the vocabulary is the
+sandbox's: eq, neq, gt, gte, lt, lte, like, ilike (SQL patterns: `%` any run, `_` one
+character), in (comma-separated values) and is (value `null` or `not_null`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox import params
+from sandbox.errors import InvalidRequest
+from sandbox.store import Order
+from sandbox.vendor import Query
+from sandbox.vendors.callab.uuids import parse_uuid
+
+Item = Mapping[str, Any]
+Predicate = Callable[[Item], bool]
+
+DEFAULT_PER_PAGE = 10
+MAX_PER_PAGE = 100
+DEFAULT_SORT = "created_at"
+
+# Every field of the Call object, in its documented order.
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "call_sid",
+    "campaign_id",
+    "ai_agent_id",
+    "contact_id",
+    "company_id",
+    "call_from",
+    "call_to",
+    "call_duration",
+    "call_status",
+    "call_direction",
+    "call_provider",
+    "call_rating",
+    "call_feedback",
+    "record_url",
+    "transcript",
+    "is_test",
+    "transcript_object",
+    "transcript_language",
+    "cost",
+    "price_unit",
+    "latency",
+    "disconnect_reason",
+    "analysis_sentiment",
+    "agent_task_status",
+    "agent_task_feedback",
+    "metadata",
+    "agent_dynamic_variables",
+    "agent_post_call_outcomes",
+    "notes",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "started_at",
+    "ended_at",
+    "retry_at",
+    "workspace_id",
+)
+# JSON columns have no order and no single value to compare, so they can be neither sorted
+# nor filtered by.
+OBJECT_COLUMNS = frozenset(
+    {"transcript_object", "metadata", "agent_dynamic_variables", "agent_post_call_outcomes"}
+)
+SCALAR_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in OBJECT_COLUMNS)
+NUMBER_COLUMNS = frozenset({"call_duration", "call_rating", "cost", "latency"})
+BOOLEAN_COLUMNS = frozenset({"is_test"})
+SORT_ALIASES: Mapping[str, str] = {"name": "call_to"}  # Callab: `name` sorts by call_to
+SEARCHED = ("call_to", "notes", "call_feedback", "transcript")
+OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is")
+ARRAYS = ("filter_columns[]", "filter_operator[]", "filter_values[]")
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuery:
+    page: int
+    per_page: int
+    sort_column: str
+    order: Order
+    matches: Predicate
+
+    @property
+    def streams(self) -> bool:
+        """Sorted by creation time: the store's own order, so no full scan is needed."""
+        return self.sort_column == DEFAULT_SORT
+
+
+def parse(query: Query) -> CallQuery:
+    """Read and check every documented parameter; unknown parameters are ignored."""
+    page = params.integer(query, "page", 0, minimum=0)
+    per_page = params.integer(query, "per_page", DEFAULT_PER_PAGE, minimum=1, maximum=MAX_PER_PAGE)
+    predicates = [*_simple_filters(query), *_advanced_filters(query)]
+    return CallQuery(
+        page=page,
+        per_page=per_page,
+        sort_column=_sort_column(query),
+        order=_order(query),
+        matches=lambda item: all(p(item) for p in predicates),
+    )
+
+
+def sort_key(column: str) -> Callable[[Item], tuple[int, Any]]:
+    """Nulls after every value, so that ascending puts them last and descending first."""
+
+    def key(item: Item) -> tuple[int, Any]:
+        value = item[column]
+        return (1, 0) if value is None else (0, value)
+
+    return key
+
+
+def _sort_column(query: Query) -> str:
+    value = query.get("sort_column")
+    if value is None or value == "":
+        return DEFAULT_SORT
+    column = SORT_ALIASES.get(value, value)
+    if column not in SCALAR_COLUMNS:
+        raise InvalidRequest.one(
+            "query.sort_column",
+            f"cannot sort by {value!r}; use name or one of {', '.join(SCALAR_COLUMNS)}",
+        )
+    return column
+
+
+def _order(query: Query) -> Order:
+    value = query.get("order")
+    if value is None or value == "":
+        return "desc"
+    lowered = value.lower()
+    if lowered == "asc":
+        return "asc"
+    if lowered == "desc":
+        return "desc"
+    raise InvalidRequest.one("query.order", f"must be asc or desc, not {value!r}")
+
+
+def _uuid_param(query: Query, name: str) -> str | None:
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise InvalidRequest.one(
+            f"query.{name}",
+            f"must be a UUID like 550e8400-e29b-41d4-a716-446655440000, not {value!r}",
+        )
+    return parsed
+
+
+def _date_param(query: Query, name: str) -> str | None:
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise InvalidRequest.one(
+            f"query.{name}", f"must be a date in YYYY-MM-DD form like 2026-03-15, not {value!r}"
+        ) from None
+    return value
+
+
+def _contains(needle: str, value: Any) -> bool:
+    return isinstance(value, str) and needle in value.lower()
+
+
+def _equals(column: str, wanted: str) -> Predicate:
+    return lambda item: bool(item[column] == wanted)
+
+
+def _partial(columns: Sequence[str], text: str) -> Predicate:
+    """A case-insensitive partial match on any of `columns` (SQL ILIKE '%text%')."""
+    needle = text.lower()
+    return lambda item: any(_contains(needle, item[column]) for column in columns)
+
+
+def _started(on_or_after: str | None, on_or_before: str | None) -> Predicate:
+    """Whole UTC days compared with started_at; a call that never started matches no range."""
+
+    def matches(item: Item) -> bool:
+        started = item["started_at"]
+        if started is None:
+            return False
+        day = str(started)[:10]
+        return (on_or_after is None or day >= on_or_after) and (
+            on_or_before is None or day <= on_or_before
+        )
+
+    return matches
+
+
+def _simple_filters(query: Query) -> list[Predicate]:
+    found: list[Predicate] = []
+    for name in ("campaign_id", "ai_agent_id"):
+        wanted = _uuid_param(query, name)
+        if wanted is not None:
+            found.append(_equals(name, wanted))
+    status = query.get("status")
+    if status:
+        found.append(_partial(("call_status",), status))
+    search = query.get("search")
+    if search:
+        found.append(_partial(SEARCHED, search))
+    start, end = _date_param(query, "start_date"), _date_param(query, "end_date")
+    if start is not None or end is not None:
+        found.append(_started(start, end))
+    return found
+
+
+def _array(query: Query, name: str) -> list[str]:
+    """`name[]` as documented; the bare `name` (as some clients encode arrays) also counts."""
+    return query.getall(name) + query.getall(name.removesuffix("[]"))
+
+
+def _advanced_filters(query: Query) -> list[Predicate]:
+    columns, operators, values = (_array(query, name) for name in ARRAYS)
+    if not (len(columns) == len(operators) == len(values)):
+        raise InvalidRequest.one(
+            "query.filter_columns[]",
+            "filter_columns[], filter_operator[] and filter_values[] are parallel arrays and "
+            f"must have the same length, not {len(columns)}, {len(operators)} and {len(values)}",
+        )
+    return [
+        _condition(position, column, operator, value)
+        for position, (column, operator, value) in enumerate(
+            zip(columns, operators, values, strict=True)
+        )
+    ]
+
+
+def _typed(column: str, text: str, location: str) -> Any:
+    """A filter value as the column's type, so 10 compares with call_duration as a number."""
+    if column in NUMBER_COLUMNS:
+        try:
+            return float(text)
+        except ValueError:
+            raise InvalidRequest.one(
+                location, f"{column} is a number; {text!r} is not a number"
+            ) from None
+    if column in BOOLEAN_COLUMNS:
+        if text.lower() not in ("true", "false"):
+            raise InvalidRequest.one(location, f"{column} is true or false, not {text!r}")
+        return text.lower() == "true"
+    return text
+
+
+def like_pattern(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
+    """An SQL LIKE pattern as a regex: % any run, _ one character, backslash escapes."""
+    out: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            out.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            out.append(".*")
+        elif char == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(char))
+    if escaped:
+        out.append(re.escape("\\"))
+    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+_COMPARE: Mapping[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: bool(a == b),
+    "neq": lambda a, b: bool(a != b),
+    "gt": lambda a, b: bool(a > b),
+    "gte": lambda a, b: bool(a >= b),
+    "lt": lambda a, b: bool(a < b),
+    "lte": lambda a, b: bool(a <= b),
+}
+
+
+def _condition(position: int, column: str, operator: str, text: str) -> Predicate:
+    if column not in SCALAR_COLUMNS:
+        raise InvalidRequest.one(
+            f"query.filter_columns[{position}]",
+            f"cannot filter by {column!r}; use one of {', '.join(SCALAR_COLUMNS)}",
+        )
+    op = operator.lower()
+    if op not in OPERATORS:
+        raise InvalidRequest.one(
+            f"query.filter_operator[{position}]",
+            f"unknown operator {operator!r}; use one of {', '.join(OPERATORS)}",
+        )
+    where = f"query.filter_values[{position}]"
+    if op == "is":
+        if text.lower() not in ("null", "not_null"):
+            raise InvalidRequest.one(where, f"the is operator takes null or not_null, not {text!r}")
+        wants_null = text.lower() == "null"
+        return lambda item: (item[column] is None) == wants_null
+    if op in ("like", "ilike"):
+        pattern = like_pattern(text, ignore_case=op == "ilike")
+        return lambda item: (
+            item[column] is not None and bool(pattern.fullmatch(_text(item[column])))
+        )
+    if op == "in":
+        accepted = [_typed(column, part.strip(), where) for part in text.split(",")]
+        return lambda item: item[column] is not None and item[column] in accepted
+    expected = _typed(column, text, where)
+    compare = _COMPARE[op]
+    return lambda item: item[column] is not None and compare(item[column], expected)

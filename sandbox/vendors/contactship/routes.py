@@ -1,0 +1,119 @@
+"""ContactShip's call endpoints, declared as data, and the two read handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sandbox import params
+from sandbox.errors import CallNotFound
+from sandbox.model import Call
+from sandbox.store import Order
+from sandbox.vendor import Context, Reply, Route
+from sandbox.vendors.contactship import formats
+from sandbox.vendors.contactship.create import single_contact_call, single_phone_call
+from sandbox.vendors.contactship.query import formatted, only
+from sandbox.vendors.contactship.render import (
+    ALL_CALL_RESULTS,
+    ALL_CALL_STATUSES,
+    base,
+    render_call,
+)
+from sandbox.vendors.contactship.transcript import FLAG_NAMES, read_flags
+
+# The docs give no maximum for `limit`; the sandbox caps a page at 100 calls.
+MAX_LIMIT = 100
+LIST_FILTERS = (
+    "limit",
+    "offset",
+    "order",
+    "date_from",
+    "date_to",
+    "call_status",
+    "call_result",
+    "agent_id",
+    "campaign_id",
+    "phoneNumber",
+)
+_ORDERS: Mapping[str, Order] = {"asc": "asc", "desc": "desc"}
+
+
+def get_call(context: Context) -> Reply:
+    only(context.query, FLAG_NAMES)
+    flags = read_flags(context.query, transcript_default=True)
+    call = context.find_call(context.path["callId"])
+    if call is None:
+        # Unknown, malformed or another organisation's: the docs' one 404 for all three.
+        raise CallNotFound(context.path["callId"])
+    return Reply(200, render_call(call, flags), "contactship/call.json")
+
+
+Check = Callable[[Call, Mapping[str, Any]], bool]
+
+
+def _equals(field: str, wanted: str) -> Check:
+    # UUIDs compare case-blind, as Postgres compares them; the enums are lowercase anyway.
+    return lambda _, item: str(item[field]).lower() == wanted.lower()
+
+
+def _filters(context: Context) -> list[Check]:
+    query = context.query
+    checks: list[Check] = []
+    since = params.instant(query, "date_from")
+    until = params.instant(query, "date_to", end_of_day=True)
+    if since is not None:
+        checks.append(lambda call, _: call.created_ms >= since)
+    if until is not None:
+        checks.append(lambda call, _: call.created_ms <= until)
+    equal: dict[str, Any] = {
+        "call_status": params.choice(query, "call_status", None, ALL_CALL_STATUSES),
+        "call_result": params.choice(query, "call_result", None, ALL_CALL_RESULTS),
+        "agent_id": formatted(query, "agent_id", formats.UUID),
+        "campaign_id": formatted(query, "campaign_id", formats.UUID),
+    }
+    checks += [_equals(field, wanted) for field, wanted in equal.items() if wanted is not None]
+    number = formatted(query, "phoneNumber", formats.E164)
+    if number is not None:
+        checks.append(lambda _, item: item["contact"]["phone_number"] == number)
+    return checks
+
+
+def list_calls(context: Context) -> Reply:
+    query = context.query
+    only(query, (*LIST_FILTERS, *FLAG_NAMES))
+    limit = params.integer(query, "limit", 20, minimum=0, maximum=MAX_LIMIT)
+    offset = params.integer(query, "offset", 0, minimum=0)
+    order = _ORDERS[params.choice(query, "order", "desc", tuple(_ORDERS)) or "desc"]
+    checks = _filters(context)
+    flags = read_flags(query, transcript_default=False)
+    page: list[Call] = []
+    count = 0
+    # `count` is the total before paging, so every call of the tenant is looked at once.
+    for call in context.sandbox.store.calls(context.tenant.id, order=order):
+        item = base(call, list_item=True)
+        if all(check(call, item) for check in checks):
+            if offset <= count < offset + limit:
+                page.append(call)
+            count += 1
+    data = [render_call(call, flags, list_item=True) for call in page]
+    return Reply(200, {"data": data, "count": count}, "contactship/list.json")
+
+
+ROUTES = (
+    Route("GET", "/v1/calls/{callId}", "get-call", get_call),
+    Route("GET", "/v1/calls", "list-calls", list_calls),
+    Route(
+        "POST",
+        "/v1/calls/single-phone-call",
+        "single-phone-call",
+        single_phone_call,
+        "contactship/single-phone-call.request.json",
+    ),
+    Route(
+        "POST",
+        "/v1/calls/single-contact-call",
+        "single-contact-call",
+        single_contact_call,
+        "contactship/single-contact-call.request.json",
+    ),
+)

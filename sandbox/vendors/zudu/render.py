@@ -1,0 +1,297 @@
+"""A canonical call in Zudu's shape.
+
+Zudu's call object is a Retell clone with its own spellings: UPPERCASE enums, every instant
+in epoch ms (word `start`/`end` too: wall-clock ms, not seconds of audio), `call_duration`
+in ms, an `events` log, and money in US dollars (the docs' example bills 0.15 for a call, so
+dollars, not Retell's cents). Fields are always present: what a call has not reached yet is
+null (or an empty list), as Zudu's "create call" example shows for a fresh call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.model import Agent, Call, Scenario, ToolCall, Turn
+from sandbox.rendering import latency_summary, with_overrides
+
+VENDOR = "zudu"
+
+# design.md §2: Zudu has no "not connected" status, so calls that never connected are ENDED
+# with a DIAL_* reason, and a dial that failed outright is ERROR.
+STATUS: Mapping[Scenario, str] = {
+    Scenario.COMPLETED: "ENDED",
+    Scenario.VOICEMAIL: "ENDED",
+    Scenario.TRANSFERRED: "ENDED",
+    Scenario.NO_ANSWER: "ENDED",
+    Scenario.BUSY: "ENDED",
+    Scenario.FAILED: "ERROR",
+    Scenario.IN_PROGRESS: "ONGOING",
+    Scenario.QUEUED: "REGISTERED",
+    Scenario.SCHEDULED: "SCHEDULED",
+}
+CALL_STATUSES = ("REGISTERED", "ONGOING", "ENDED", "ERROR", "SCHEDULED")
+CALL_TYPE: Mapping[str, str] = {"phone_call": "PHONE_CALL", "web_call": "WEB_CALL"}
+DIRECTION: Mapping[str, str] = {"inbound": "INBOUND", "outbound": "OUTBOUND"}
+ROLE: Mapping[str, str] = {"agent": "assistant", "user": "user"}
+SENTIMENT: Mapping[str, str] = {
+    "positive": "Positive",
+    "negative": "Negative",
+    "neutral": "Neutral",
+    "unknown": "Unknown",
+}
+# The docs print latency stats in this order.
+_LATENCY_KEYS = ("max", "min", "num", "p50", "p90", "p95", "p99", "values")
+_DOLLAR_PLACES = 6
+
+
+def call_id(call: Call) -> str:
+    """`call_` and the canonical UUID's hex; a pinned docs call keeps the docs' id."""
+    return call.vendor_ids.get(VENDOR) or "call_" + call.id.replace("-", "")
+
+
+def agent_id(agent: Agent) -> str:
+    """Zudu agent ids are `agent_` and a UUID (its batch-call docs show one)."""
+    return agent.vendor_ids.get(VENDOR) or "agent_" + agent.id
+
+
+def organization_id(tenant: str) -> str:
+    """The organisation a key pair belongs to; Zudu derives it from the keys, never a header."""
+    return f"org_{tenant}"
+
+
+def _dollars(cents: float) -> float:
+    return round(cents / 100, _DOLLAR_PLACES)
+
+
+def _base_ms(call: Call) -> int:
+    """The wall-clock instant that times inside the call count from."""
+    return call.start_ms if call.start_ms is not None else call.created_ms
+
+
+def _utterance(call: Call, turn: Turn) -> dict[str, Any]:
+    base = _base_ms(call)
+    return {
+        "role": ROLE[turn.role],
+        "content": turn.text,
+        "timestamp": base + turn.start_ms,
+        "words": [
+            {"word": w.text, "start": base + w.start_ms, "end": base + w.end_ms} for w in turn.words
+        ],
+    }
+
+
+def _tool_entries(tool: ToolCall) -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "tool_call_invocation",
+            "tool_call_id": tool.id,
+            "name": tool.name,
+            "arguments": json.dumps(dict(tool.arguments), separators=(",", ":")),
+        },
+        {
+            "role": "tool_call_result",
+            "tool_call_id": tool.id,
+            "content": tool.result,
+            "successful": tool.successful,
+        },
+    ]
+
+
+def _with_tool_calls(call: Call) -> list[dict[str, Any]]:
+    """Utterances with each tool invocation and result woven in after the turn it followed."""
+    entries: list[dict[str, Any]] = []
+    pending = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
+    for position, turn in enumerate(call.turns):
+        entries.append(_utterance(call, turn))
+        for tool in (t for t in pending if t.after_turn == position):
+            entries += _tool_entries(tool)
+    return entries
+
+
+def numbers(call: Call) -> tuple[str | None, str | None]:
+    """A web call has no phone numbers."""
+    if call.call_type == "web_call":
+        return None, None
+    return call.from_number, call.to_number
+
+
+def transcript(call: Call) -> str | None:
+    """The words said, one turn a line (the docs' one-turn example shows the bare sentence)."""
+    if not (call.scenario.connected and call.turns):
+        return None
+    return "\n".join(t.text for t in call.turns)
+
+
+def reason(call: Call) -> str | None:
+    return call.disconnection_reason.upper() if call.disconnection_reason else None
+
+
+def events(call: Call) -> list[dict[str, Any]]:
+    """The call's log, derived from its lifecycle: created (and scheduled), started, each tool
+    call, ended with its reason. `session_time` is ms since the call started (0 before)."""
+    created = "Call created via API" if call.source == "created" else "Call created"
+    log: list[dict[str, Any]] = [
+        {"timestamp": call.created_ms, "event": created, "session_time": 0, "data": {}}
+    ]
+    if call.scheduled_ms is not None:
+        log.append(
+            {
+                "timestamp": call.created_ms,
+                "event": "Call scheduled",
+                "session_time": 0,
+                # Zudu's scheduling fields are epoch seconds (see the schedule-cancel example).
+                "data": {"scheduled_timestamp": call.scheduled_ms // 1000},
+            }
+        )
+    if call.start_ms is None:
+        return log
+    direction = DIRECTION[call.direction]
+    caller, callee = numbers(call)
+    log.append(
+        {
+            "timestamp": call.start_ms,
+            "event": f"Call started - {direction}",
+            "session_time": 0,
+            "data": {"direction": direction, "from": caller, "to": callee},
+        }
+    )
+    for tool in sorted(call.tool_calls, key=lambda t: t.at_ms):
+        log.append(
+            {
+                "timestamp": call.start_ms + tool.at_ms,
+                "event": f"Tool call - {tool.name}",
+                "session_time": tool.at_ms,
+                "data": {
+                    "tool_call_id": tool.id,
+                    "name": tool.name,
+                    "successful": tool.successful,
+                },
+            }
+        )
+    if call.end_ms is not None:
+        ended = reason(call)
+        log.append(
+            {
+                "timestamp": call.end_ms,
+                "event": f"Call ended - {ended}" if ended else "Call ended",
+                "session_time": call.end_ms - call.start_ms,
+                "data": {"disconnection_reason": ended, "call_duration": call.duration_ms},
+            }
+        )
+    return log
+
+
+def _latency(call: Call) -> dict[str, Any] | None:
+    if not call.latency:
+        return None
+    result: dict[str, Any] = {}
+    for name, series in call.latency.items():
+        summary = latency_summary(series)
+        result[name] = {key: summary[key] for key in _LATENCY_KEYS}
+    return result
+
+
+def _cost(call: Call) -> dict[str, Any] | None:
+    """Billed once the call is over, in dollars; unit prices are dollars per second."""
+    if call.end_ms is None:
+        return None
+    seconds = (call.duration_ms or 0) / 1000 if call.scenario.connected else 0.0
+    lines: list[dict[str, Any]] = [
+        {"product": c.product, "cost": _dollars(c.cost), "unit_price": _dollars(c.unit_price)}
+        for c in call.costs
+    ]
+    return {
+        # The sum of the rounded lines, so the lines always add up to the total.
+        "combined_cost": round(sum(line["cost"] for line in lines), _DOLLAR_PLACES),
+        "product_costs": lines,
+        "total_duration_seconds": round(seconds, 3),
+        "total_duration_unit_price": round(
+            sum(line["unit_price"] for line in lines), _DOLLAR_PLACES
+        ),
+        # The sandbox bills per second only: no one-time fees.
+        "total_one_time_price": 0,
+    }
+
+
+def _analysis(call: Call) -> dict[str, Any] | None:
+    if call.analysis is None or call.end_ms is None:
+        return None
+    return {
+        "call_successful": call.analysis.successful,
+        "call_summary": call.analysis.summary,
+        "user_sentiment": SENTIMENT[call.analysis.sentiment],
+        "in_voicemail": call.analysis.in_voicemail,
+    }
+
+
+def _telephony(call: Call) -> dict[str, str] | None:
+    """Twilio's call SID once a phone call was dialled; the conference shares its suffix."""
+    if call.call_type != "phone_call" or call.start_ms is None:
+        return None
+    return {"call_sid": call.telephony_sid, "conference_sid": "CF" + call.telephony_sid[2:]}
+
+
+def render_call(call: Call) -> dict[str, Any]:
+    """The call object of GET /api/calls/{callId}, list items, update and create answers."""
+    cid = call_id(call)
+    caller, callee = numbers(call)
+    body: dict[str, Any] = {
+        "id": call.id,
+        "agent_id": agent_id(call.agent),
+        "call_id": cid,
+        "organization_id": organization_id(call.tenant),
+        "call_status": STATUS[call.scenario],
+        "call_type": CALL_TYPE[call.call_type],
+        "direction": DIRECTION[call.direction],
+        "from_number": caller,
+        "to_number": callee,
+        "created_at": call.created_ms,
+        "updated_at": call.updated_ms,
+        "start_timestamp": call.start_ms,
+        "end_timestamp": call.end_ms,
+        "call_duration": call.duration_ms,
+        "disconnection_reason": reason(call),
+        "recording_url": call.recording_url,
+        # Every dialled call has a session log, even one nobody answered.
+        "public_log_url": f"https://api.example.com/logs/{cid}"
+        if call.start_ms is not None
+        else None,
+        "opt_out_sensitive_data_storage": False,
+        "metadata": dict(call.metadata),
+        "events": events(call),
+        "transcript": transcript(call),
+        "transcript_object": [_utterance(call, t) for t in call.turns],
+        "transcript_with_tool_calls": _with_tool_calls(call),
+        "latency": _latency(call),
+        "call_analysis": _analysis(call),
+        "call_cost": _cost(call),
+        "telephony_identifier": _telephony(call),
+    }
+    return with_overrides(VENDOR, call, body)
+
+
+FILTERED = (
+    "agent_id",
+    "call_status",
+    "call_type",
+    "call_duration",
+    "start_timestamp",
+    "transcript",
+)
+
+
+def facts(call: Call) -> dict[str, Any]:
+    """The fields the list filters and sorts read, exactly as `render_call` would show them,
+    without rendering the transcript's every word for each call of the population."""
+    body = {
+        "agent_id": agent_id(call.agent),
+        "call_status": STATUS[call.scenario],
+        "call_type": CALL_TYPE[call.call_type],
+        "call_duration": call.duration_ms,
+        "start_timestamp": call.start_ms,
+        "transcript": transcript(call),
+    }
+    merged = with_overrides(VENDOR, call, body)
+    return {key: merged.get(key) for key in FILTERED}

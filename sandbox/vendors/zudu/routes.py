@@ -1,0 +1,237 @@
+"""Zudu's call endpoints under /api/calls, declared as data, and their handlers.
+
+Every answer is Zudu's envelope `{message, status: "success", error: null, data}`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.calls import new_call
+from sandbox.errors import CallNotFound, InvalidRequest
+from sandbox.model import Agent, Call, Scenario
+from sandbox.vendor import Context, Reply, Route
+from sandbox.vendors.zudu.listing import Listing, from_body, from_query, pagination, select
+from sandbox.vendors.zudu.render import (
+    VENDOR,
+    agent_id,
+    call_id,
+    facts,
+    organization_id,
+    render_call,
+)
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CANCELLED = "Scheduled call cancelled - converted to regular call"
+
+
+def success(message: str, data: Any) -> dict[str, Any]:
+    return {"message": message, "status": "success", "error": None, "data": data}
+
+
+def _call(context: Context, organization: str = "") -> Call:
+    wanted = context.path["callId"]
+    found = context.find_call(wanted)
+    if found is None:
+        raise CallNotFound(wanted, organization)
+    return found
+
+
+def get_call(context: Context) -> Reply:
+    body = success("Call retrieved successfully", render_call(_call(context)))
+    return Reply(200, body, "zudu/get.json")
+
+
+def _list(context: Context, listing: Listing) -> Reply:
+    found = select(
+        context.sandbox.store.calls(
+            context.tenant.id, order="asc" if listing.sort_order == "ascending" else "desc"
+        ),
+        listing,
+    )
+    start = listing.page * listing.limit
+    page = found[start : start + listing.limit]
+    data = {
+        "organization_id": organization_id(context.tenant.id),
+        "calls": [render_call(call) for call in page],
+        "pagination": pagination(listing, len(found)),
+        "returned_count": len(page),
+        "sort_order": listing.sort_order,
+        "sort_by": listing.sort_by,
+        "applied_filters": dict(listing.filters),
+    }
+    return Reply(200, success("Calls retrieved successfully", data), "zudu/list.json")
+
+
+def list_calls(context: Context) -> Reply:
+    return _list(context, from_body(context.body))
+
+
+def list_calls_get(context: Context) -> Reply:
+    return _list(context, from_query(context.query))
+
+
+def _overrides(call: Call, **changes: Any) -> dict[str, Mapping[str, Any]]:
+    """The call's per-vendor overrides with Zudu's own entries changed (None: removed)."""
+    mine = {**call.vendor_overrides.get(VENDOR, {}), **changes}
+    return {
+        **call.vendor_overrides,
+        VENDOR: {k: v for k, v in mine.items() if v is not None},
+    }
+
+
+def update_call(context: Context) -> Reply:
+    current = _call(context)
+    body = context.body
+    changes: dict[str, Any] = {}
+    if "from_number" in body:
+        if current.call_type == "web_call":
+            raise InvalidRequest.one("body.from_number", "a web call has no phone numbers")
+        if not E164.match(body["from_number"]):
+            raise InvalidRequest.one(
+                "body.from_number",
+                f"{body['from_number']!r} is not an E.164 number like +14155550123",
+            )
+        changes["from_number"] = body["from_number"]
+    if "direction" in body:
+        changes["direction"] = body["direction"].lower()
+    if "metadata" in body:
+        # Zudu merges metadata updates into what the call has (top-level keys replaced).
+        changes["metadata"] = {**current.metadata, **body["metadata"]}
+    if "call_status" in body:
+        # The status a client sets is Zudu's own field; it does not move the canonical
+        # lifecycle, so the other vendors keep showing the call's scenario.
+        changes["vendor_overrides"] = _overrides(current, call_status=body["call_status"])
+    updated = current
+    if changes:
+        stored = context.sandbox.store.update(context.tenant.id, current.id, **changes)
+        assert stored is not None
+        updated = stored
+    data = {
+        "operation": "update",
+        "organization_id": organization_id(context.tenant.id),
+        "call": render_call(updated),
+    }
+    return Reply(200, success("Call updated successfully", data), "zudu/update.json")
+
+
+def _cancel_schedule(context: Context, current: Call, organization: str) -> Reply:
+    """DELETE on a scheduled call only cancels the schedule: the call stays, as a regular
+    registered call that is no longer due at any time; a second DELETE removes it."""
+    assert current.scheduled_ms is not None
+    now = context.sandbox.clock.now_ms()
+    previous = current.scheduled_ms // 1000
+    log = [
+        *render_call(current)["events"],
+        {
+            "timestamp": now,
+            "event": CANCELLED,
+            "data": {
+                "previous_scheduled_timestamp": previous,
+                "cancelled_at": now // 1000,
+                "endpoint_used": "/schedule DELETE",
+            },
+        },
+    ]
+    updated = context.sandbox.store.update(
+        context.tenant.id,
+        current.id,
+        scenario=Scenario.QUEUED,
+        scheduled_ms=None,
+        vendor_overrides=_overrides(current, events=log, call_status=None),
+    )
+    assert updated is not None
+    rendered = render_call(updated)
+    cid = call_id(updated)
+    data = {
+        "operation": "schedule_cancelled",
+        "organization_id": organization,
+        "call_id": cid,
+        "cancelled_scheduled_timestamp": previous,
+        "call": {"call_id": cid, "metadata": rendered["metadata"], "events": rendered["events"]},
+    }
+    message = "Scheduled call cancelled successfully - converted to regular call"
+    return Reply(200, success(message, data), "zudu/delete.json")
+
+
+def delete_call(context: Context) -> Reply:
+    organization = organization_id(context.tenant.id)
+    current = _call(context, organization)
+    if facts(current)["call_status"] == "SCHEDULED" and current.scheduled_ms is not None:
+        return _cancel_schedule(context, current, organization)
+    context.sandbox.store.delete(context.tenant.id, current.id)
+    data = {"call_id": call_id(current), "organization_id": organization}
+    return Reply(200, success("Call deleted successfully", data), "zudu/delete.json")
+
+
+def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
+    agents = context.tenant.agents
+    wanted = body.get("override_agent_id")
+    if wanted is not None:
+        for agent in agents:
+            if agent_id(agent) == wanted:
+                return agent
+        known = ", ".join(agent_id(a) for a in agents)
+        raise InvalidRequest.one(
+            "body.override_agent_id", f"no agent {wanted!r}; use one of {known}"
+        )
+    # The agent bound to the calling number places the call; any other number uses the first.
+    return next((a for a in agents if a.phone_number == body["from_number"]), agents[0])
+
+
+def create_phone_call(context: Context) -> Reply:
+    body = context.body
+    for name in ("from_number", "to_number"):
+        if not E164.match(body[name]):
+            raise InvalidRequest.one(
+                f"body.{name}", f"{body[name]!r} is not an E.164 number like +14155550123"
+            )
+    agent = _agent(context, body)
+    call = context.sandbox.store.create(
+        context.tenant.id,
+        lambda cid, now: new_call(
+            cid,
+            now,
+            tenant=context.tenant.id,
+            agent=agent,
+            from_number=body["from_number"],
+            to_number=body["to_number"],
+            metadata=body.get("metadata"),
+        ),
+    )
+    rendered = render_call(call)
+    data = {
+        "organization_id": organization_id(context.tenant.id),
+        "call_type": "phone_call",
+        "status": "call_initiated",
+        "call": rendered,
+        "phone_call_info": {
+            "from_number": call.from_number,
+            "to_number": call.to_number,
+            "direction": "outbound",
+            # Zudu mirrors the call's status here in lowercase.
+            "call_status": rendered["call_status"].lower(),
+        },
+    }
+    message = "Phone call created and initiated successfully"
+    return Reply(200, success(message, data), "zudu/create-phone-call.json")
+
+
+ROUTES = (
+    Route("GET", "/api/calls/{callId}", "get-call", get_call),
+    Route("POST", "/api/calls", "list-calls", list_calls, "zudu/list-calls.request.json"),
+    Route("GET", "/api/calls", "list-calls-get", list_calls_get),
+    Route(
+        "PUT", "/api/calls/{callId}", "update-call", update_call, "zudu/update-call.request.json"
+    ),
+    Route("DELETE", "/api/calls/{callId}", "delete-call", delete_call),
+    Route(
+        "POST",
+        "/api/calls/create-phone-call",
+        "create-phone-call",
+        create_phone_call,
+        "zudu/create-phone-call.request.json",
+    ),
+)
