@@ -44,7 +44,8 @@ def banner(state: Sandbox, host: str, port: int, *, reload: bool = False) -> str
     for name, vendor in state.vendors.items():
         headers = "  ".join(f"{k}: {v}" for k, v in state.credentials(name).items())
         lines.append(
-            f"  {vendor.title:<12} http://{shown}:{port}/{name}  (for {vendor.docs_base_url})"
+            f"  {vendor.title:<12} http://{shown}:{port}/{name}{vendor.base_path}"
+            f"  (for {vendor.docs_base_url})"
         )
         lines.append(f"  {'':<12} {headers}")
     root = state.settings.vendor_at_root

@@ -31,6 +31,10 @@ from starlette.applications import Starlette
 
 from sandbox.state import Sandbox
 from sandbox.transport import SyncASGITransport
+from sandbox.vendors import VENDORS
+
+# A remote sandbox runs this same package, so its vendors are these.
+_BASE_PATHS = {v.name: v.base_path for v in VENDORS}
 
 __all__ = [
     "IN_PROCESS_URL",
@@ -84,7 +88,12 @@ class SandboxHandle(ABC):
         """A transport for an `httpx.AsyncClient` of your own that reaches this sandbox."""
 
     def base_url(self, vendor: str) -> str:
-        """The prefix to put before the vendor's documented paths (the vendor's `base_url`)."""
+        """What replaces the vendor's documented base URL (`https://api.callab.ai/v1` becomes
+        `<url>/callab/v1`): the prefix to put before the paths its docs show."""
+        return self.mount_url(vendor) + _BASE_PATHS.get(vendor, "")
+
+    def mount_url(self, vendor: str) -> str:
+        """The vendor's mount (`<url>/callab`): the prefix of the route paths in `Vendor.routes`."""
         self._check_vendor(vendor)
         return f"{self.url}/{vendor}"
 

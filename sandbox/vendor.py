@@ -122,6 +122,9 @@ class Vendor:
     name: ClassVar[str]  # the mount (`/retell`) and the folder of its schemas and keys
     title: ClassVar[str]  # how the vendor calls itself, for humans
     docs_base_url: ClassVar[str]  # the real API's base URL, which the mount replaces
+    # The part of the documented base URL below the host (Callab's is https://api.callab.ai/v1):
+    # a client's base URL becomes the mount plus this, and route paths include it.
+    base_path: ClassVar[str] = ""
     auth: ClassVar[AuthScheme]
     content_type: ClassVar[str] = "application/json"
     routes: ClassVar[Sequence[Route]]

@@ -38,7 +38,7 @@ def create_call():
         route = next(r for r in vendor.routes if r.name == example.route)
         response = client.request(
             route.method,
-            handle.base_url(vendor.name) + example.path,
+            handle.mount_url(vendor.name) + example.path,
             json=example.body,
             headers=handle.keys(vendor.name),
         )
@@ -86,7 +86,9 @@ def test_the_fixtures(project: pytest.Pytester) -> None:
             state = sandbox.app.state.sandbox
             assert state.settings.raise_on_schema_error
             for vendor in VENDORS:
-                assert sandbox.base_url(vendor.name) == "http://sandbox.test/" + vendor.name
+                mount = "http://sandbox.test/" + vendor.name
+                assert sandbox.mount_url(vendor.name) == mount
+                assert sandbox.base_url(vendor.name) == mount + vendor.base_path
                 assert sandbox.keys(vendor.name) == state.credentials(vendor.name)
 
         def test_sync_client(sandbox, sandbox_client):
@@ -95,7 +97,7 @@ def test_the_fixtures(project: pytest.Pytester) -> None:
                 call = sandbox.app.state.sandbox.fixtures.pinned[0]
                 path = vendor.lookup_path(vendor.external_id(call))
                 response = sandbox_client.get(
-                    sandbox.base_url(vendor.name) + path, headers=sandbox.keys(vendor.name)
+                    sandbox.mount_url(vendor.name) + path, headers=sandbox.keys(vendor.name)
                 )
                 assert response.status_code == 200, response.text
                 assert response.headers["content-type"] == vendor.content_type
@@ -356,12 +358,12 @@ def test_a_schema_bug_fails_the_test_in_process_and_through_the_server(
             _break(monkeypatch, sandbox)
             vendor, path = _path(sandbox)
             sandbox_client.get(
-                sandbox.base_url(vendor.name) + path, headers=sandbox.keys(vendor.name)
+                sandbox.mount_url(vendor.name) + path, headers=sandbox.keys(vendor.name)
             )
 
         def test_through_the_server(sandbox, sandbox_server, monkeypatch):
             vendor, path = _path(sandbox)
-            url, keys = sandbox_server.base_url(vendor.name) + path, sandbox.keys(vendor.name)
+            url, keys = sandbox_server.mount_url(vendor.name) + path, sandbox.keys(vendor.name)
             _break(monkeypatch, sandbox)
             with httpx.Client() as client:
                 assert client.get(url, headers=keys).status_code == 500
@@ -399,7 +401,7 @@ def test_sandbox_url_points_every_fixture_at_the_external_sandbox(
 
         def test_handle(sandbox):
             for vendor in VENDORS:
-                assert sandbox.base_url(vendor.name) == URL + "/" + vendor.name
+                assert sandbox.base_url(vendor.name) == URL + "/" + vendor.name + vendor.base_path
             with pytest.raises(RuntimeError, match="has no app here"):
                 sandbox.app
 

@@ -52,7 +52,8 @@ def test_serve_prints_the_banner_logs_requests_and_stops_on_sigterm(
     assert first == f"call-sandbox 0.1.0  seed {state.fixtures.seed}  fixtures {fixtures_dir()}"
     for vendor in VENDORS:
         assert (
-            f"{vendor.title:<12} {server.url}/{vendor.name}  (for {vendor.docs_base_url})" in stdout
+            f"{vendor.title:<12} {server.url}/{vendor.name}{vendor.base_path}"
+            f"  (for {vendor.docs_base_url})" in stdout
         )
         for header, value in state.credentials(vendor.name).items():
             assert f"{header}: {value}" in stdout

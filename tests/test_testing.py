@@ -46,7 +46,8 @@ def _creating_example() -> tuple[Vendor, Example]:
 def test_base_url_is_the_origin_and_the_vendor_mount(handle: SandboxHandle) -> None:
     assert handle.vendors == tuple(v.name for v in VENDORS)
     for vendor in VENDORS:
-        assert handle.base_url(vendor.name) == f"{handle.url}/{vendor.name}"
+        assert handle.mount_url(vendor.name) == f"{handle.url}/{vendor.name}"
+        assert handle.base_url(vendor.name) == f"{handle.url}/{vendor.name}{vendor.base_path}"
     with pytest.raises(ValueError, match=r"no vendor 'twilio' here; choose one of retell, "):
         handle.base_url("twilio")
 

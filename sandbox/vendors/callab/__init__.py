@@ -21,7 +21,8 @@ class Callab(Vendor):
     title = "Callab"
     # Clients keep Callab's `/v1` below the mount: https://api.callab.ai/v1 becomes
     # http://HOST:PORT/callab/v1.
-    docs_base_url = "https://api.callab.ai"
+    docs_base_url = "https://api.callab.ai/v1"
+    base_path = "/v1"
     # "API KEY or JWT Token", both sent as a Bearer token.
     auth: ClassVar[AuthScheme] = BearerToken("token")
     # Callab's backend is Rust, whose JSON responses carry no charset parameter.
