@@ -44,6 +44,19 @@ class Population:
 
 
 @dataclass(frozen=True, slots=True)
+class OutcomeRule:
+    """How calls to some numbers end: `{to_number_prefix: "+1212", to_number_suffix: "0199",
+    scenario: busy}` (both parts optional)."""
+
+    scenario: Scenario
+    prefix: str = ""
+    suffix: str = ""
+
+    def matches(self, number: str) -> bool:
+        return number.startswith(self.prefix) and number.endswith(self.suffix)
+
+
+@dataclass(frozen=True, slots=True)
 class Tenant:
     id: str
     name: str
@@ -61,6 +74,7 @@ class FixtureSet:
     tenants: Mapping[str, Tenant]
     default_tenant: str
     pinned: tuple[Call, ...]
+    outcome_rules: tuple[OutcomeRule, ...] = ()
 
     def with_seed(self, seed: int) -> FixtureSet:
         return FixtureSet(
@@ -71,6 +85,7 @@ class FixtureSet:
             tenants=self.tenants,
             default_tenant=self.default_tenant,
             pinned=self.pinned,
+            outcome_rules=self.outcome_rules,
         )
 
 
@@ -135,6 +150,14 @@ def load_fixtures(directory: Path, schemas: SchemaRegistry) -> FixtureSet:
         tenants=tenants,
         default_tenant=defaults[0] if defaults else document["tenants"][0]["id"],
         pinned=tuple(pinned),
+        outcome_rules=tuple(
+            OutcomeRule(
+                scenario=Scenario(r["scenario"]),
+                prefix=r.get("to_number_prefix", ""),
+                suffix=r.get("to_number_suffix", ""),
+            )
+            for r in document.get("outcomes", [])
+        ),
     )
 
 

@@ -6,12 +6,16 @@ same index gives the same call in any process, in any request order.
 
 Index 0 is a tenant's newest call; `created_ms` falls strictly as the index grows, so lists
 sorted by time walk the indices in order without generating the rest of the population.
-The first nine indices show every scenario once, so a fresh sandbox always exhibits the whole
-vocabulary: the three live ones first (queued, scheduled, then an in-progress call started a
-couple of minutes before the reference instant, so it has a partial transcript), then the six
-ended ones in a seeded order. Every later call follows the fixtures' scenario mix, which only
-holds ended scenarios: nothing rings for three weeks. Ended calls start at least 15 minutes
-before the reference instant, so none of them ends in the sandbox's future.
+A generated call is a plan: the whole call as it will have happened, with its outcome.
+What a client sees at an instant is that plan observed then (`lifecycle.observe`), so the
+same call is queued, ringing, in progress, ended and analysed as the sandbox clock moves on.
+
+The first nine indices show every scenario once at the reference instant, so a fresh sandbox
+always exhibits the whole vocabulary: the three live ones first (a call in progress for a few
+seconds, a queued one that dials within minutes, one scheduled hours ahead), then the six ended
+ones in a seeded order. Every later call follows the fixtures' scenario mix, which only holds
+ended scenarios: nothing rings for three weeks. Ended calls start at least 15 minutes before
+the reference instant, so none of them ends in the sandbox's future.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +32,7 @@ from faker import Faker
 from sandbox import dialogues
 from sandbox.fixtures import FixtureSet, Tenant
 from sandbox.ids import CallIds, digest_int, uuid_from
+from sandbox.lifecycle import observe
 from sandbox.model import (
     Agent,
     Analysis,
@@ -44,9 +49,10 @@ from sandbox.model import (
     Word,
 )
 
-LIVE: tuple[Scenario, ...] = (Scenario.QUEUED, Scenario.SCHEDULED, Scenario.IN_PROGRESS)
+LIVE: tuple[Scenario, ...] = (Scenario.IN_PROGRESS, Scenario.QUEUED, Scenario.SCHEDULED)
 ENDED: tuple[Scenario, ...] = tuple(s for s in Scenario if s.ended)
-_LIVE_SPACING_MS = 60_000
+# How long before the reference instant each live call was created: (at least, spread), in ms.
+_LIVE_CREATED: tuple[tuple[int, int], ...] = ((12_000, 10_000), (60_000, 45_000), (120_000, 45_000))
 _ENDED_AFTER_MS = 15 * 60_000
 _DAY_MS = 86_400_000
 
@@ -75,12 +81,17 @@ _WEB_PRODUCTS = _PRODUCTS[:2]
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The cheap part of a generated call, enough to sort, page and filter by most fields."""
+    """The cheap part of a generated call, enough to sort, page and filter by most fields.
+
+    `scenario` is the planned outcome (always an ended one); `stage` is what the call is at
+    the reference instant (a live scenario for the three newest calls, else the outcome).
+    """
 
     tenant: str
-    index: int
+    key: tuple[object, ...]  # what seeds the rest of the call: (tenant, index) or the call id
     id: str
     scenario: Scenario
+    stage: Scenario
     agent: Agent
     call_type: CallType
     direction: Direction
@@ -111,7 +122,7 @@ class Generator:
             name: tuple(a for a in tenant.agents if a.generates)
             for name, tenant in fixtures.tenants.items()
         }
-        self.call = lru_cache(maxsize=cache_size)(self._generate)
+        self.plan = lru_cache(maxsize=cache_size)(self._generate)
 
     def size(self, tenant: str) -> int:
         return self._fixtures.tenants[tenant].population
@@ -121,7 +132,8 @@ class Generator:
         window = self._fixtures.population.window_days * _DAY_MS
         jitter = _rng(self._seed, "when", tenant, index).random()
         if index < len(LIVE):
-            offset = index * _LIVE_SPACING_MS + int(jitter * _LIVE_SPACING_MS * 0.75)
+            least, spread = _LIVE_CREATED[index]
+            offset = least + int(jitter * spread)
         else:
             spacing = max(window // max(self.size(tenant), 1), 2)
             offset = _ENDED_AFTER_MS + (index - len(LIVE)) * spacing + int(jitter * (spacing - 1))
@@ -129,21 +141,23 @@ class Generator:
 
     def head(self, tenant: str, index: int) -> Head:
         rng = _rng(self._seed, "head", tenant, index)
-        if index < len(LIVE):
-            scenario = LIVE[index]
-        elif index < len(LIVE) + len(ENDED):
+        if len(LIVE) <= index < len(LIVE) + len(ENDED):
             scenario = self._first_ended[tenant][index - len(LIVE)]
         else:
             scenario = rng.choices([s for s, _ in self._mix], [w for _, w in self._mix])[0]
+        stage = LIVE[index] if index < len(LIVE) else scenario
+        if stage is Scenario.IN_PROGRESS:
+            scenario = Scenario.COMPLETED  # a whole conversation, of which a few seconds are said
         agents = self._agents[tenant]
         agent = agents[rng.randrange(len(agents))]
-        web = scenario in (Scenario.COMPLETED, Scenario.IN_PROGRESS) and rng.random() < 0.12
+        web = scenario is Scenario.COMPLETED and rng.random() < 0.12
         direction: Direction = "inbound" if web or rng.random() < 0.4 else "outbound"
         return Head(
             tenant=tenant,
-            index=index,
+            key=(tenant, index),
             id=self.ids.encode(tenant, index),
             scenario=scenario,
+            stage=stage,
             agent=agent,
             call_type="web_call" if web else "phone_call",
             direction=direction,
@@ -152,6 +166,41 @@ class Generator:
 
     def _generate(self, tenant: str, index: int) -> Call:
         return _CallBuilder(self, self._fixtures.tenants[tenant], self.head(tenant, index)).build()
+
+    def call(self, tenant: str, index: int) -> Call:
+        """Call `index` as a client sees it at the reference instant."""
+        return observe(self.plan(tenant, index), self._reference)
+
+    def plan_created(self, request: Call, outcome: Scenario) -> Call:
+        """The whole future of a call a client just created: when it dials, what is said, how
+        it ends. Seeded by the call's id, so the same creation gives the same call."""
+        head = Head(
+            tenant=request.tenant,
+            key=("created", request.id),
+            id=request.id,
+            scenario=outcome,
+            stage=Scenario.SCHEDULED if request.scheduled_ms is not None else Scenario.QUEUED,
+            agent=request.agent,
+            call_type=request.call_type,
+            direction=request.direction,
+            created_ms=request.created_ms,
+        )
+        built = _CallBuilder(self, self._fixtures.tenants[request.tenant], head).build(
+            dial_at=request.scheduled_ms or request.created_ms
+        )
+        return replace(
+            request,
+            scenario=outcome,
+            start_ms=built.start_ms,
+            end_ms=built.end_ms,
+            disconnection_reason=built.disconnection_reason,
+            turns=built.turns,
+            tool_calls=built.tool_calls,
+            analysis=built.analysis,
+            costs=built.costs,
+            latency=built.latency,
+            recording_url=built.recording_url,
+        )
 
     def faker(self, *parts: object) -> Faker:
         """The shared Faker, reseeded for one call; used synchronously, so calls never mix."""
@@ -168,8 +217,8 @@ class _CallBuilder:
         self.g = generator
         self.tenant = tenant
         self.head = head
-        self.rng = _rng(generator._seed, "body", tenant.id, head.index)
-        self.fake = generator.faker(tenant.id, head.index)
+        self.rng = _rng(generator._seed, "body", *head.key)
+        self.fake = generator.faker(*head.key)
 
     def slots(self) -> dict[str, str]:
         fake, rng = self.fake, self.rng
@@ -204,36 +253,35 @@ class _CallBuilder:
             "country": "US",
         }
 
-    def build(self) -> Call:
+    def build(self, *, dial_at: int | None = None) -> Call:
+        """The planned call. It dials at `dial_at` (default: just after it was created; the
+        queued and scheduled calls of the population dial after the reference instant)."""
         head, rng = self.head, self.rng
         slots = self.slots()
         scenario = head.scenario
         customer = _fictional_number(rng)
         agent_number = head.agent.phone_number
-        start: int | None = None
         scheduled: int | None = None
-        if scenario is Scenario.SCHEDULED:
+        ring = rng.randint(400, 3_500)
+        if dial_at is not None:
+            start = dial_at + ring
+        elif head.stage is Scenario.SCHEDULED:
             scheduled = self.g.reference_ms + rng.randint(1, 72) * 3_600_000
-        elif scenario is not Scenario.QUEUED:
-            start = head.created_ms + rng.randint(400, 3_500)
+            start = scheduled + ring
+        elif head.stage is Scenario.QUEUED:
+            start = self.g.reference_ms + rng.randint(20_000, 90_000)
+        else:
+            start = head.created_ms + ring
 
         steps = self._steps(scenario) if scenario.connected else []
         turns, tools = _timeline(steps, slots, rng)
-        end: int | None = None
-        if scenario is Scenario.IN_PROGRESS:
-            assert start is not None
-            elapsed = self.g.reference_ms - start
-            # Only what has been said by the reference instant, and never the goodbye.
-            turns = [t for t in turns if t.end_ms <= elapsed][: max(len(turns) - 2, 1)]
-            tools = [t for t in tools if t.at_ms <= elapsed and t.after_turn < len(turns)]
-        elif scenario.connected and start is not None:
+        if scenario.connected:
             end = start + (turns[-1].end_ms if turns else 0) + rng.randint(600, 2_000)
-        elif scenario in _UNCONNECTED_SPAN and start is not None:
+        else:
             low, high = _UNCONNECTED_SPAN[scenario]
             end = start + rng.randint(low, high)
-
-        ended_connected = scenario.connected and end is not None
-        duration_s = (end - start) / 1000 if ended_connected and end and start else 0.0
+        ended_connected = scenario.connected
+        duration_s = (end - start) / 1000 if ended_connected else 0.0
         products = _PRODUCTS if head.call_type == "phone_call" else _WEB_PRODUCTS
         costs = (
             tuple(CostLine(name, price, round(price * duration_s, 4)) for name, price in products)
@@ -279,7 +327,7 @@ class _CallBuilder:
             telephony_sid="CA" + digest_int(self.g._seed, "sid", head.id).to_bytes(32).hex()[:32],
             metadata={"crm_contact_id": slots["account"], "topic": head.agent.topic},
             dynamic_variables={"customer_name": slots["caller_first"], "company": slots["company"]},
-            updated_ms=end or start or head.created_ms,
+            updated_ms=head.created_ms,  # no client has edited it; see lifecycle.observe
         )
 
     def _steps(self, scenario: Scenario) -> list[dialogues.Step]:

@@ -182,6 +182,7 @@ class Call:
     # canonical model cannot express, so a curl copied from the docs gets the docs' answer.
     vendor_ids: Mapping[str, str] = field(default_factory=dict)
     vendor_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    origin: str | None = None  # the vendor a client created it through (webhooks go there)
 
     @property
     def duration_ms(self) -> int | None:

@@ -30,6 +30,7 @@ from sandbox.errors import (
     Unauthorized,
 )
 from sandbox.fixtures import Tenant
+from sandbox.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
 from sandbox.state import Sandbox
 from sandbox.vendor import Context, Query, Reply, Route, Vendor
@@ -100,6 +101,7 @@ class VendorApp:
             query=Query(_query_items(scope)),
             body=body,
             headers=headers,
+            prefer=parse_prefer(headers.get("prefer")) if self.sandbox.settings.prefer else {},
         )
         return route.handler(context)
 

@@ -6,15 +6,22 @@ control plane, so a reset through any door resets the same state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 
+from sandbox.clock import Clock
 from sandbox.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
 from sandbox.generator import Generator
+from sandbox.lifecycle import Transition, observe
+from sandbox.model import Call
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 from sandbox.settings import Settings
-from sandbox.store import Clock, Store
+from sandbox.store import Store
 from sandbox.vendor import Vendor
+
+# Told of every lifecycle event as it happens: (tenant, the call as it is then, the event).
+Listener = Callable[[str, Call, Transition], None]
 
 
 class Sandbox:
@@ -27,9 +34,12 @@ class Sandbox:
             fixtures = fixtures.with_seed(settings.seed)
         self.fixtures: FixtureSet = fixtures
         self.keyrings = {v.name: self._keyring(v) for v in vendors}
-        self.clock = Clock(fixtures.reference_ms)
+        self.clock = Clock(fixtures.reference_ms, scale=settings.time_scale)
         self.generator = Generator(fixtures)
         self.store = Store(fixtures, self.generator, self.clock)
+        self.listeners: list[Listener] = []
+        self._published = self.clock.now_ms()
+        self._publishing = threading.Lock()
 
     def _keyring(self, vendor: Vendor) -> Mapping[tuple[str, ...], Tenant]:
         """Credential tuple -> tenant, for one vendor; fixture mistakes stop start-up here."""
@@ -62,4 +72,24 @@ class Sandbox:
     def reset(self, tenant: str | None = None) -> None:
         self.store.reset(tenant)
         if tenant is None:
-            self.clock.reset()
+            with self._publishing:
+                self.clock.reset()
+                self._published = self.clock.now_ms()
+
+    def advance(self, ms: int) -> list[tuple[str, Call, Transition]]:
+        """Move the clock on by `ms` and tell the listeners what happened meanwhile."""
+        self.clock.advance(ms)
+        return self.publish()
+
+    def publish(self) -> list[tuple[str, Call, Transition]]:
+        """Tell the listeners of every lifecycle event since the last time, in time order,
+        each with the call as it was at that instant (what a GET then would have shown)."""
+        with self._publishing:
+            until = self.clock.now_ms()
+            happened = self.store.transitions(self._published, until)
+            self._published = until
+            seen = [(tenant, observe(plan, step.at_ms), step) for tenant, plan, step in happened]
+            for tenant, call, step in seen:
+                for listener in list(self.listeners):
+                    listener(tenant, call, step)
+        return seen

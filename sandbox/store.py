@@ -9,36 +9,22 @@ indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
+from sandbox.clock import Clock
 from sandbox.fixtures import FixtureSet
-from sandbox.generator import Generator
+from sandbox.generator import LIVE, Generator
 from sandbox.ids import uuid_from
-from sandbox.model import Call
+from sandbox.lifecycle import Transition, observe, transitions
+from sandbox.model import Call, Scenario
 
+LIVE_HEAD = len(LIVE)
 Order = Literal["desc", "asc"]
 SortKey = tuple[int, int, str]
-
-
-class Clock:
-    """The sandbox's 'now': the fixtures' reference instant, moved only on purpose."""
-
-    def __init__(self, reference_ms: int) -> None:
-        self._reference = reference_ms
-        self._offset = 0
-
-    def now_ms(self) -> int:
-        return self._reference + self._offset
-
-    def advance(self, ms: int) -> None:
-        self._offset += ms
-
-    def reset(self) -> None:
-        self._offset = 0
 
 
 def sort_key(call: Call, sequence: int = 0) -> SortKey:
@@ -83,6 +69,12 @@ class Store:
         return found[1] if found else None
 
     def get(self, tenant: str, call_id: str) -> Call | None:
+        """The tenant's call as it is now on the sandbox clock, or None."""
+        plan = self.plan(tenant, call_id)
+        return observe(plan, self.clock.now_ms()) if plan is not None else None
+
+    def plan(self, tenant: str, call_id: str) -> Call | None:
+        """The tenant's call as planned: its whole life, whatever the clock says."""
         with self._lock:
             if call_id in self._deleted[tenant]:
                 return None
@@ -98,7 +90,7 @@ class Store:
         decoded = self.generator.ids.decode(call_id)
         if decoded is None or decoded[0] != tenant or decoded[1] >= self.generator.size(tenant):
             return None
-        return self.generator.call(tenant, decoded[1])
+        return self.generator.plan(tenant, decoded[1])
 
     def key_of(self, tenant: str, call_id: str) -> SortKey | None:
         """Where a call sits in list order (for a pagination key), even after it was deleted."""
@@ -117,7 +109,8 @@ class Store:
     def calls(
         self, tenant: str, *, order: Order = "desc", after: SortKey | None = None
     ) -> Iterator[Call]:
-        """Every live call of `tenant` in creation order, lazily, strictly after `after`."""
+        """Every call of `tenant` as it is now, in creation order, lazily, after `after`."""
+        now = self.clock.now_ms()
         with self._lock:
             small = [(sort_key(c), c) for c in self._pinned[tenant].values()]
             small += [(sort_key(c, seq), c) for seq, c in self._created[tenant].values()]
@@ -136,7 +129,7 @@ class Store:
         for _, call in merged:
             if call.id in deleted:
                 continue
-            yield patched.get(call.id, call)
+            yield observe(patched.get(call.id, call), now)
 
     def _generated(
         self, tenant: str, descending: bool, after: SortKey | None
@@ -156,33 +149,47 @@ class Store:
         stop = low if after is not None else size
         indices = range(low, size) if descending else range(stop - 1, -1, -1)
         for index in indices:
-            call = self.generator.call(tenant, index)
+            call = self.generator.plan(tenant, index)
             yield sort_key(call), call
 
     # -- changes -------------------------------------------------------------------------
 
-    def create(self, tenant: str, build: Callable[[str, int], Call]) -> Call:
-        """Store the call `build(call_id, now_ms)` returns, under a fresh deterministic id."""
+    def create(
+        self,
+        tenant: str,
+        build: Callable[[str, int], Call],
+        *,
+        origin: str,
+        outcome: Callable[[Call], Scenario | None],
+    ) -> Call:
+        """Store the call a client asked for through vendor `origin`: `build(call_id, now_ms)`
+        says what was asked, `outcome(request)` how it will end (None: it never moves on),
+        and the generator plans the rest. Answers the call as it is now."""
         with self._lock:
-            sequence = self._counters[tenant] = self._counters[tenant] + 1
+            sequence = self._counters[tenant] + 1
             call_id = uuid_from(self.fixtures.seed, "created", tenant, sequence)
-            call = build(call_id, self.clock.now_ms())
-            self._created[tenant][call_id] = (sequence, call)
-            return call
+            now = self.clock.now_ms()
+            request = replace(build(call_id, now), origin=origin)
+            ending = outcome(request)  # may raise: nothing is stored then
+            plan = request if ending is None else self.generator.plan_created(request, ending)
+            self._counters[tenant] = sequence
+            self._created[tenant][call_id] = (sequence, plan)
+            return observe(plan, now)
 
     def update(self, tenant: str, call_id: str, **changes: Any) -> Call | None:
         """Replace fields of a call; None if the tenant has no such call."""
         with self._lock:
-            current = self.get(tenant, call_id)
+            current = self.plan(tenant, call_id)
             if current is None:
                 return None
-            updated = dataclasses.replace(current, updated_ms=self.clock.now_ms(), **changes)
+            now = self.clock.now_ms()
+            updated = replace(current, updated_ms=now, **changes)
             created = self._created[tenant].get(call_id)
             if created is not None:
                 self._created[tenant][call_id] = (created[0], updated)
             else:
                 self._patched[tenant][call_id] = updated
-            return updated
+            return observe(updated, now)
 
     def delete(self, tenant: str, call_id: str) -> Call | None:
         with self._lock:
@@ -192,6 +199,26 @@ class Store:
             self._deleted[tenant].add(call_id)
             self._patched[tenant].pop(call_id, None)
             return current
+
+    def transitions(self, after: int, until: int) -> list[tuple[str, Call, Transition]]:
+        """Every lifecycle event in (after, until] of every tenant, in time order: of created
+        and pinned calls, and of the live head of each generated population (older generated
+        calls were settled before the reference instant, which the clock never goes behind)."""
+        found: list[tuple[int, int, str, Call, Transition]] = []
+        with self._lock:
+            plans = [(t, c) for t in self._pinned for c in self._pinned[t].values()]
+            plans += [(t, c) for t in self._created for _, c in self._created[t].values()]
+            for tenant in self.fixtures.tenants:
+                live = range(min(LIVE_HEAD, self.generator.size(tenant)))
+                plans += [(tenant, self.generator.plan(tenant, i)) for i in live]
+            for tenant, plan in plans:
+                current = self._patched[tenant].get(plan.id, plan)
+                if plan.id in self._deleted[tenant]:
+                    continue
+                for step in transitions(current, after, until):
+                    found.append((step.at_ms, len(found), tenant, current, step))
+        found.sort(key=lambda entry: entry[:2])
+        return [(tenant, plan, step) for _, _, tenant, plan, step in found]
 
     def snapshot(self) -> Mapping[str, int]:
         """How many calls each tenant has created, patched and deleted (for tests and health)."""

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from sandbox.auth import AuthScheme
 from sandbox.errors import SandboxError
+from sandbox.lifecycle import choose_outcome
 
 if TYPE_CHECKING:
     from sandbox.fixtures import Tenant
@@ -61,6 +62,18 @@ class Context:
     query: Query
     body: Any
     headers: Mapping[str, str]
+    prefer: Mapping[str, str] = field(default_factory=dict)  # parsed `Prefer` header
+
+    def create_call(self, build: Callable[[str, int], Call]) -> Call:
+        """Store a call this client asked for: `build(call_id, now_ms)` is the request; how it
+        ends comes from `Prefer: scenario=`, its metadata or the fixtures' rules."""
+        rules = self.sandbox.fixtures.outcome_rules
+        return self.sandbox.store.create(
+            self.tenant.id,
+            build,
+            origin=self.vendor.name,
+            outcome=lambda request: choose_outcome(request, self.prefer, rules),
+        )
 
     def find_call(self, external_id: str) -> Call | None:
         """The tenant's call with this vendor id, or None (unknown, deleted or another's)."""

@@ -118,4 +118,4 @@ def test_generation_is_lazy_for_a_million_calls(tmp_path: Path) -> None:
     big = create_app(Settings(fixtures=target)).state.sandbox
     last = big.generator.call("acme", 999_999)
     assert big.store.get("acme", last.id) == last
-    assert big.generator.call.cache_info().currsize <= 2
+    assert big.generator.plan.cache_info().currsize <= 2

@@ -716,7 +716,7 @@ def test_query_by_creation_time_streams(
     client: TestClient, auth: dict[str, str], state: Sandbox, order: str
 ) -> None:
     """Sorted by created_at, a page generates only the calls it shows (plus one look-ahead)."""
-    generated_calls = state.generator.call.cache_info
+    generated_calls = state.generator.plan.cache_info
     assert generated_calls().misses == 0
     page = query(client, auth, {"order": order, "page": 1, "per_page": 5})
     assert len(page) == 5

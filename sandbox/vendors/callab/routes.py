@@ -100,7 +100,7 @@ def _create(
         )
         return dataclasses.replace(call, telephony_sid=call_sid) if call_sid else call
 
-    return context.sandbox.store.create(tenant, build)
+    return context.create_call(build)
 
 
 def _uuid(body: Mapping[str, Any], name: str) -> str | None:

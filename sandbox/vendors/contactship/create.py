@@ -89,8 +89,7 @@ def _create(
     tenant = context.tenant.id
     # additional_data is what Retell calls dynamic variables: values the agent's prompt reads.
     variables = {str(d["key"]): _text(d["value"]) for d in body.get("additional_data", [])}
-    return context.sandbox.store.create(
-        tenant,
+    return context.create_call(
         lambda cid, now: new_call(
             cid,
             now,

@@ -56,8 +56,7 @@ def create_phone_call(context: Context) -> Reply:
                     f"body.{field}", f"{body[field]!r} is not an E.164 number like +14155550123"
                 )
     agent = _agent(context, body)
-    call = context.sandbox.store.create(
-        context.tenant.id,
+    call = context.create_call(
         lambda cid, now: new_call(
             cid,
             now,

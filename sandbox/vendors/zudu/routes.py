@@ -189,8 +189,7 @@ def create_phone_call(context: Context) -> Reply:
                 f"body.{name}", f"{body[name]!r} is not an E.164 number like +14155550123"
             )
     agent = _agent(context, body)
-    call = context.sandbox.store.create(
-        context.tenant.id,
+    call = context.create_call(
         lambda cid, now: new_call(
             cid,
             now,
