@@ -3,7 +3,10 @@ all call it, so the three modes cannot drift apart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -44,7 +47,7 @@ def create_app(
     else:
         routes.append(Route("/{path:path}", _no_vendor, methods=_ALL_METHODS))
     middleware = [Middleware(RequestLog)] if settings.access_log else []
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(state))
     app.state.sandbox = state
     return app
 
@@ -63,3 +66,28 @@ async def _no_vendor(request: Request) -> Response:
     }
     state.schemas.check("sandbox/error.json", body)
     return JSONResponse(body, status_code=404)
+
+
+# With --time-scale the clock moves on its own; this is how often lifecycle events are sent.
+TICK_SECONDS = 0.2
+
+
+def _lifespan(state: Sandbox) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ticker = asyncio.create_task(_tick(state)) if state.clock.scale else None
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+
+    return lifespan
+
+
+async def _tick(state: Sandbox) -> None:
+    while True:
+        await asyncio.sleep(TICK_SECONDS)
+        state.publish()

@@ -23,6 +23,13 @@ DEFAULT_PORT = 8080
 CHECK_SAMPLE = 50  # generated calls per tenant, spread over the population
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}")
+    return value
+
+
 def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     return Settings(fixtures=args.fixtures, seed=args.seed, **extra)  # type: ignore[arg-type]
 
@@ -62,7 +69,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sandbox.reloader import FixtureReloader
     from sandbox.switch import Switch
 
-    settings = _settings(args, vendor_at_root=args.vendor, access_log=args.access_log)
+    settings = _settings(
+        args,
+        vendor_at_root=args.vendor,
+        access_log=args.access_log,
+        open_tenancy=args.open_tenancy,
+        time_scale=args.time_scale,
+    )
     try:
         app = create_app(settings)
     except ValueError as error:  # --vendor names no vendor
@@ -189,6 +202,18 @@ def parser() -> argparse.ArgumentParser:
         "--reload",
         action="store_true",
         help="rebuild the sandbox when a file in the fixtures folder changes",
+    )
+    serve.add_argument(
+        "--open-tenancy",
+        action="store_true",
+        help="give every well-formed key no fixture names a tenant of its own",
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=_non_negative,
+        default=0.0,
+        metavar="X",
+        help="let the sandbox clock run X times real time (default 0: it moves only when advanced)",
     )
     serve.set_defaults(run=cmd_serve)
 

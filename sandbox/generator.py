@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -106,26 +107,38 @@ def _rng(*parts: object) -> random.Random:
 class Generator:
     """Generates the calls of every tenant of one FixtureSet."""
 
-    def __init__(self, fixtures: FixtureSet, *, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        fixtures: FixtureSet,
+        *,
+        tenants: Mapping[str, Tenant] | None = None,
+        cache_size: int = 4096,
+    ) -> None:
         self._fixtures = fixtures
+        # The sandbox's tenants: the fixtures' and, with open tenancy, one per new key.
+        self._tenants = tenants if tenants is not None else fixtures.tenants
         self._seed = fixtures.seed
         self._reference = fixtures.reference_ms
-        self.ids = CallIds(fixtures.seed, fixtures.tenants)
+        self.ids = CallIds(fixtures.seed, self._tenants)
         self._faker = Faker("en_US")
+        self._lock = threading.Lock()
         mix = fixtures.population.scenario_mix
         self._mix = [(s, w) for s, w in mix.items() if w > 0]
-        self._first_ended = {
-            tenant: tuple(_rng(self._seed, "first", tenant).sample(ENDED, len(ENDED)))
-            for tenant in fixtures.tenants
-        }
-        self._agents = {
-            name: tuple(a for a in tenant.agents if a.generates)
-            for name, tenant in fixtures.tenants.items()
-        }
+        self._first_ended: dict[str, tuple[Scenario, ...]] = {}
+        self._agents: dict[str, tuple[Agent, ...]] = {}
+        for tenant in self._tenants:
+            self.register(tenant)
         self.plan = lru_cache(maxsize=cache_size)(self._generate)
 
+    def register(self, tenant: str) -> None:
+        """Prepare to generate the calls of a tenant (one added after start, too)."""
+        self.ids.add(tenant)
+        order = _rng(self._seed, "first", tenant).sample(ENDED, len(ENDED))
+        self._first_ended[tenant] = tuple(order)
+        self._agents[tenant] = tuple(a for a in self._tenants[tenant].agents if a.generates)
+
     def size(self, tenant: str) -> int:
-        return self._fixtures.tenants[tenant].population
+        return self._tenants[tenant].population
 
     def created_ms(self, tenant: str, index: int) -> int:
         """When call `index` was created: strictly earlier for every later index."""
@@ -165,7 +178,10 @@ class Generator:
         )
 
     def _generate(self, tenant: str, index: int) -> Call:
-        return _CallBuilder(self, self._fixtures.tenants[tenant], self.head(tenant, index)).build()
+        # One Faker is reseeded per call: two threads (a test's server and its in-process
+        # client) must not interleave on it.
+        with self._lock:
+            return _CallBuilder(self, self._tenants[tenant], self.head(tenant, index)).build()
 
     def call(self, tenant: str, index: int) -> Call:
         """Call `index` as a client sees it at the reference instant."""
@@ -185,9 +201,10 @@ class Generator:
             direction=request.direction,
             created_ms=request.created_ms,
         )
-        built = _CallBuilder(self, self._fixtures.tenants[request.tenant], head).build(
-            dial_at=request.scheduled_ms or request.created_ms
-        )
+        with self._lock:
+            built = _CallBuilder(self, self._tenants[request.tenant], head).build(
+                dial_at=request.scheduled_ms or request.created_ms
+            )
         return replace(
             request,
             scenario=outcome,

@@ -1,8 +1,8 @@
 """Ids of generated calls: random-looking UUIDs that decode back to (tenant, index).
 
 A generated call is a pure function of (seed, tenant, index), so its id must lead back to
-that triple without any table: 122 bits of a version-4 UUID carry a 62-bit check (so a made-up
-UUID decodes to nothing), a 20-bit tenant tag and the index under a seeded 40-bit bijection
+that triple without any table: 122 bits of a version-4 UUID carry a 46-bit check (so a made-up
+UUID decodes to nothing), a 36-bit tenant tag and the index under a seeded 40-bit bijection
 (so neighbours do not look alike). Created calls get ids from the same digest
 family but never pass the check, so the two can never collide.
 """
@@ -15,7 +15,9 @@ from collections.abc import Iterable
 
 _INDEX_BITS = 40
 _INDEX_MASK = (1 << _INDEX_BITS) - 1
-_CHECK_BITS = 62
+_TAG_BITS = 36  # room for many tenants (open tenancy makes one per key)
+_TAG_MASK = (1 << _TAG_BITS) - 1
+_CHECK_BITS = 122 - _INDEX_BITS - _TAG_BITS
 MAX_INDEX = _INDEX_MASK
 
 
@@ -61,18 +63,20 @@ class CallIds:
         self._tenants: dict[int, str] = {}
         self._keys: dict[str, tuple[int, int, int]] = {}
         for tenant in tenants:
-            tag = digest_int(seed, "tenant-tag", tenant) >> 236
-            if tag in self._tenants:
-                raise ValueError(f"tenants {self._tenants[tag]!r} and {tenant!r} share an id tag")
-            self._tags[tenant] = tag
-            self._tenants[tag] = tenant
-            mix = digest_int(seed, "index-mix", tenant)
-            multiplier = (mix & _INDEX_MASK) | 1
-            self._keys[tenant] = (
-                multiplier,
-                (mix >> 64) & _INDEX_MASK,
-                pow(multiplier, -1, 1 << 40),
-            )
+            self.add(tenant)
+
+    def add(self, tenant: str) -> None:
+        """Give `tenant` its own tag and index mixing (idempotent)."""
+        if tenant in self._tags:
+            return
+        tag = digest_int(self._seed, "tenant-tag", tenant) >> (256 - _TAG_BITS)
+        if tag in self._tenants:
+            raise ValueError(f"tenants {self._tenants[tag]!r} and {tenant!r} share an id tag")
+        mix = digest_int(self._seed, "index-mix", tenant)
+        multiplier = (mix & _INDEX_MASK) | 1
+        self._keys[tenant] = (multiplier, (mix >> 64) & _INDEX_MASK, pow(multiplier, -1, 1 << 40))
+        self._tags[tenant] = tag
+        self._tenants[tag] = tenant
 
     def _check(self, tenant: str, index: int) -> int:
         return digest_int(self._seed, "check", tenant, index) >> (256 - _CHECK_BITS)
@@ -80,7 +84,8 @@ class CallIds:
     def encode(self, tenant: str, index: int) -> str:
         multiplier, offset, _ = self._keys[tenant]
         mixed = (index * multiplier + offset) & _INDEX_MASK
-        payload = (self._check(tenant, index) << 60) | (self._tags[tenant] << 40) | mixed
+        payload = (self._check(tenant, index) << (_INDEX_BITS + _TAG_BITS)) | mixed
+        payload |= self._tags[tenant] << _INDEX_BITS
         return _to_uuid(payload)
 
     def decode(self, text: str) -> tuple[str, int] | None:
@@ -88,11 +93,11 @@ class CallIds:
         payload = _from_uuid(text)
         if payload is None:
             return None
-        tenant = self._tenants.get((payload >> 40) & 0xFFFFF)
+        tenant = self._tenants.get((payload >> _INDEX_BITS) & _TAG_MASK)
         if tenant is None:
             return None
         _, offset, inverse = self._keys[tenant]
         index = ((payload & _INDEX_MASK) - offset) * inverse & _INDEX_MASK
-        if self._check(tenant, index) != payload >> 60:
+        if self._check(tenant, index) != payload >> (_INDEX_BITS + _TAG_BITS):
             return None
         return tenant, index

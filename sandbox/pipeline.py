@@ -58,7 +58,6 @@ class VendorApp:
         self.sandbox = sandbox
         self.vendor = vendor
         self.prefix = prefix  # where it is mounted: "/retell", or "" at the root
-        self.keyring = sandbox.keyrings[vendor.name]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan and websockets are handled by the outer app
@@ -107,7 +106,7 @@ class VendorApp:
 
     def _authenticate(self, headers: dict[str, str]) -> Tenant:
         credentials = self.vendor.auth.credentials(headers)
-        tenant = self.keyring.get(credentials)
+        tenant = self.sandbox.tenant_for(self.vendor, credentials)
         if tenant is None:
             raise Unauthorized("the key is not one of this sandbox's keys: run `call-sandbox keys`")
         return tenant

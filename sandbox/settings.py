@@ -13,6 +13,7 @@ class Settings:
     vendor_at_root: str | None = None  # also serve this vendor at "/", for hard-coded paths
     raise_on_schema_error: bool = False  # the pytest plugin sets it, so sandbox bugs fail tests
     max_body_bytes: int = 1_048_576
+    open_tenancy: bool = False  # any well-formed key gets a tenant of its own
     time_scale: float = 0.0  # 0: the clock moves only when advanced; 60: a minute per second
     prefer: bool = True  # honour `Prefer: code=|delay=|scenario=` (--no-prefer turns it off)
     access_log: bool = True  # one `sandbox.access` log line per request (method, path, status, ms)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from sandbox.clock import Clock
 from sandbox.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
 from sandbox.generator import Generator
+from sandbox.ids import digest
 from sandbox.lifecycle import Transition, observe
 from sandbox.model import Call
 from sandbox.resources import fixtures_dir, schemas_dir
@@ -33,15 +34,20 @@ class Sandbox:
         if settings.seed is not None:
             fixtures = fixtures.with_seed(settings.seed)
         self.fixtures: FixtureSet = fixtures
-        self.keyrings = {v.name: self._keyring(v) for v in vendors}
+        self.keyrings: dict[str, dict[tuple[str, ...], Tenant]] = {
+            v.name: self._keyring(v) for v in vendors
+        }
         self.clock = Clock(fixtures.reference_ms, scale=settings.time_scale)
-        self.generator = Generator(fixtures)
-        self.store = Store(fixtures, self.generator, self.clock)
+        # The fixtures' tenants, and with open tenancy one more for every new key.
+        self.tenants: dict[str, Tenant] = dict(fixtures.tenants)
+        self._tenancy = threading.Lock()
+        self.generator = Generator(fixtures, tenants=self.tenants)
+        self.store = Store(fixtures, self.generator, self.clock, tenants=self.tenants)
         self.listeners: list[Listener] = []
         self._published = self.clock.now_ms()
         self._publishing = threading.Lock()
 
-    def _keyring(self, vendor: Vendor) -> Mapping[tuple[str, ...], Tenant]:
+    def _keyring(self, vendor: Vendor) -> dict[tuple[str, ...], Tenant]:
         """Credential tuple -> tenant, for one vendor; fixture mistakes stop start-up here."""
         ring: dict[tuple[str, ...], Tenant] = {}
         for tenant in self.fixtures.tenants.values():
@@ -64,9 +70,35 @@ class Sandbox:
     def default_tenant(self) -> Tenant:
         return self.fixtures.tenants[self.fixtures.default_tenant]
 
+    def tenant_for(self, vendor: Vendor, credentials: tuple[str, ...]) -> Tenant | None:
+        """The tenant these credentials belong to. With open tenancy, a key no fixture names
+        gets a tenant of its own, created on first use, whose population is seeded from the
+        key: parallel test workers with their own keys never see each other's calls."""
+        found = self.keyrings[vendor.name].get(credentials)
+        if found is not None or not self.settings.open_tenancy:
+            return found
+        with self._tenancy:
+            found = self.keyrings[vendor.name].get(credentials)
+            if found is not None:
+                return found
+            name = "key-" + digest(vendor.name, *credentials).hex()[:16]
+            template = self.default_tenant
+            tenant = Tenant(
+                id=name,
+                name=f"{vendor.title} key {credentials[0][:12]}",
+                population=template.population,
+                keys={vendor.name: dict(zip(vendor.auth.fields, credentials, strict=True))},
+                agents=tuple(a for a in template.agents if a.generates),
+            )
+            self.tenants[name] = tenant
+            self.generator.register(name)
+            self.store.reset(name)
+            self.keyrings[vendor.name][credentials] = tenant
+            return tenant
+
     def credentials(self, vendor: str, tenant: str | None = None) -> dict[str, str]:
         """The headers a client sends to be `tenant` (default: the default tenant) at `vendor`."""
-        chosen = self.fixtures.tenants[tenant or self.fixtures.default_tenant]
+        chosen = self.tenants[tenant or self.fixtures.default_tenant]
         return self.vendors[vendor].auth.headers(chosen.keys[vendor])
 
     def reset(self, tenant: str | None = None) -> None:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from sandbox.clock import Clock
-from sandbox.fixtures import FixtureSet
+from sandbox.fixtures import FixtureSet, Tenant
 from sandbox.generator import LIVE, Generator
 from sandbox.ids import uuid_from
 from sandbox.lifecycle import Transition, observe, transitions
@@ -33,12 +33,20 @@ def sort_key(call: Call, sequence: int = 0) -> SortKey:
 
 
 class Store:
-    def __init__(self, fixtures: FixtureSet, generator: Generator, clock: Clock) -> None:
+    def __init__(
+        self,
+        fixtures: FixtureSet,
+        generator: Generator,
+        clock: Clock,
+        *,
+        tenants: Mapping[str, Tenant] | None = None,
+    ) -> None:
         self.fixtures = fixtures
+        self.tenants = tenants if tenants is not None else fixtures.tenants
         self.generator = generator
         self.clock = clock
         self._lock = threading.RLock()
-        self._pinned: dict[str, dict[str, Call]] = {t: {} for t in fixtures.tenants}
+        self._pinned: dict[str, dict[str, Call]] = {t: {} for t in self.tenants}
         self._aliases: dict[tuple[str, str], tuple[str, str]] = {}
         for call in fixtures.pinned:
             self._pinned[call.tenant][call.id] = call
@@ -55,7 +63,8 @@ class Store:
     def reset(self, tenant: str | None = None) -> None:
         """Forget what clients did (all tenants, or one); the seeded population stays."""
         with self._lock:
-            for name in [tenant] if tenant else list(self.fixtures.tenants):
+            for name in [tenant] if tenant else list(self.tenants):
+                self._pinned.setdefault(name, {})
                 self._created[name] = {}
                 self._patched[name] = {}
                 self._deleted[name] = set()
@@ -208,7 +217,7 @@ class Store:
         with self._lock:
             plans = [(t, c) for t in self._pinned for c in self._pinned[t].values()]
             plans += [(t, c) for t in self._created for _, c in self._created[t].values()]
-            for tenant in self.fixtures.tenants:
+            for tenant in self.tenants:
                 live = range(min(LIVE_HEAD, self.generator.size(tenant)))
                 plans += [(tenant, self.generator.plan(tenant, i)) for i in live]
             for tenant, plan in plans:
@@ -225,5 +234,5 @@ class Store:
         with self._lock:
             return {
                 t: len(self._created[t]) + len(self._patched[t]) + len(self._deleted[t])
-                for t in self.fixtures.tenants
+                for t in self.tenants
             }

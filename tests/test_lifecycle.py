@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,18 @@ def test_outcome_rules_from_the_fixtures(tmp_path: Path) -> None:
         state.advance(3_600_000)
         assert _get(client, state, busy)["disconnection_reason"] == "dial_busy"
         assert _get(client, state, fine)["call_status"] == "ended"
+
+
+def test_a_time_scale_runs_the_clock_and_sends_events() -> None:
+    app = create_app(Settings(time_scale=600.0, raise_on_schema_error=True))
+    state: Sandbox = app.state.sandbox
+    events: list[str] = []
+    state.listeners.append(lambda tenant, call, step: events.append(step.event))
+    with TestClient(app) as client:  # the lifespan starts the ticker
+        cid = _create(client, state)["call_id"]
+        for _ in range(100):  # at most 10 s of real time
+            if _get(client, state, cid)["call_status"] == "ended" and "call_analyzed" in events:
+                break
+            time.sleep(0.1)
+        assert _get(client, state, cid)["call_status"] == "ended"
+    assert {"call_started", "call_ended", "call_analyzed"} <= set(events)
