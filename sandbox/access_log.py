@@ -13,6 +13,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.connection import ConnectionDropped
+
 log = logging.getLogger("sandbox.access")
 
 
@@ -34,16 +36,21 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the client gets if the app raises before it answers
+        status: int | str = 500  # what the client gets if the app raises before it answers
+
+        answered = False
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
+        except ConnectionDropped as drop:  # a fault rule closed the connection on purpose
+            status = f"{status} {drop.label}" if answered else drop.label
+            raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            log.info("%s %s %d %.1fms", scope["method"], _path(scope), status, elapsed_ms)
+            log.info("%s %s %s %.1fms", scope["method"], _path(scope), status, elapsed_ms)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
@@ -15,7 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from sandbox.access_log import RequestLog
+from sandbox.admin import AdminGate
 from sandbox.control import control_routes
+from sandbox.mounts import SandboxApp, VendorMounts
+from sandbox.openapi import openapi_route
 from sandbox.pipeline import VendorApp
 from sandbox.settings import Settings
 from sandbox.state import Sandbox
@@ -30,13 +35,15 @@ def create_app(
     settings = settings or Settings()
     state = Sandbox(settings, vendors)
     mounts = {v.name: VendorApp(state, v, prefix=f"/{v.name}") for v in vendors}
-    routes: list[BaseRoute] = [Mount("/_sandbox", routes=control_routes(state))]
+    vendor_mounts = VendorMounts(mounts)
+    routes: list[BaseRoute] = [
+        vendor_mounts,  # /<vendor>/...: first, as nearly every request is one
+        openapi_route(state),
+        Mount("/_sandbox", routes=control_routes(state)),
+    ]
     for name, vendor_app in mounts.items():
         # The bare prefix is the vendor's too: it answers in the vendor's shape, not ours.
-        routes += [
-            Mount(f"/{name}", app=vendor_app),
-            Route(f"/{name}", vendor_app, methods=_ALL_METHODS),
-        ]
+        routes.append(Route(f"/{name}", vendor_app, methods=_ALL_METHODS))
     if settings.vendor_at_root is not None:
         if settings.vendor_at_root not in mounts:
             raise ValueError(
@@ -46,13 +53,32 @@ def create_app(
         routes.append(Mount("", app=root))
     else:
         routes.append(Route("/{path:path}", _no_vendor, methods=_ALL_METHODS))
+    for route in routes:
+        _any_character(route)
     middleware = [Middleware(RequestLog)] if settings.access_log else []
-    app = Starlette(routes=routes, middleware=middleware, lifespan=_lifespan(state))
+    if settings.admin_token is not None:
+        middleware.append(Middleware(AdminGate, token=settings.admin_token))
+    app = SandboxApp(
+        routes=routes,
+        middleware=middleware,
+        lifespan=_lifespan(state),
+        mounts=vendor_mounts,
+        # What of `middleware` applies to a vendor's paths (the admin gate guards /_sandbox).
+        vendor_middleware=[RequestLog] if settings.access_log else [],
+    )
     app.state.sandbox = state
     return app
 
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _any_character(route: BaseRoute) -> None:
+    """Starlette's path patterns stop at a line break, so a path holding one (an id with %0A)
+    would match no mount and get Starlette's text/plain 404: let them match any character,
+    so the vendor answers it in its own shape."""
+    if isinstance(route, Route | Mount):
+        route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
 
 
 async def _no_vendor(request: Request) -> Response:
@@ -67,6 +93,8 @@ async def _no_vendor(request: Request) -> Response:
     state.schemas.check("sandbox/error.json", body)
     return JSONResponse(body, status_code=404)
 
+
+log = logging.getLogger("sandbox")
 
 # With --time-scale the clock moves on its own; this is how often lifecycle events are sent.
 TICK_SECONDS = 0.2
@@ -83,6 +111,8 @@ def _lifespan(state: Sandbox) -> Callable[[Starlette], AbstractAsyncContextManag
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+            # Deliveries still queued are dropped with the process; a stop stays under a second.
+            state.webhooks.close(timeout=0.5)
 
     return lifespan
 
@@ -90,4 +120,7 @@ def _lifespan(state: Sandbox) -> Callable[[Starlette], AbstractAsyncContextManag
 async def _tick(state: Sandbox) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
-        state.publish()
+        try:
+            state.publish()
+        except Exception:  # a store outage must not stop the clock for good: try next tick
+            log.exception("could not publish lifecycle events; trying again in %s s", TICK_SECONDS)

@@ -26,6 +26,7 @@ def new_call(
     contact: Contact | None = None,
     campaign_id: str | None = None,
     vendor_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    webhook_url: str | None = None,
 ) -> Call:
     """A call just accepted by the API: registered or queued, nothing said or billed yet."""
     return Call(
@@ -57,4 +58,5 @@ def new_call(
         dynamic_variables=dict(dynamic_variables or {}),
         updated_ms=now_ms,
         vendor_overrides=dict(vendor_overrides or {}),
+        webhook_url=webhook_url,
     )

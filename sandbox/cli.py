@@ -4,7 +4,9 @@ create_app(), the same function behind the container and the pytest plugin."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -39,7 +41,7 @@ def _state(args: argparse.Namespace) -> Sandbox:
     return state
 
 
-def banner(state: Sandbox, host: str, port: int, *, reload: bool = False) -> str:
+def banner(state: Sandbox, host: str, port: int, *, reload: bool = False, workers: int = 1) -> str:
     """What a developer needs at start: where each vendor lives, which keys to send, and the
     seed and fixtures that make this run reproducible."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # listening everywhere
@@ -58,16 +60,30 @@ def banner(state: Sandbox, host: str, port: int, *, reload: bool = False) -> str
     root = state.settings.vendor_at_root
     if root is not None:
         lines.append(f"  {state.vendors[root].title} is also served at http://{shown}:{port}/")
+    if state.settings.store_url != "memory" or workers > 1:
+        lines.append(f"store: {state.backend.url}  workers: {workers}")
+    if state.settings.state_file is not None:
+        from sandbox.persistence import describe
+
+        loaded = describe(state.backend.overlays())
+        lines.append(f"state: {state.settings.state_file} ({loaded}; saved at shutdown)")
     lines.append(f"control: http://{shown}:{port}/_sandbox/health  /_sandbox/reset  /_sandbox/keys")
+    if state.settings.admin_token is not None:
+        lines.append("control: every /_sandbox endpoint but health and ready needs the admin token")
     if reload:
         lines.append(f"reload: watching {state.fixtures.directory} for fixture changes")
     return "\n".join(lines)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from sandbox import serving
+    from sandbox import serving, workers
     from sandbox.reloader import FixtureReloader
     from sandbox.switch import Switch
+
+    problem = _scale_out_problem(args)
+    if problem is not None:
+        print(f"call-sandbox: {problem}", file=sys.stderr)
+        return 2
 
     settings = _settings(
         args,
@@ -75,25 +91,64 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         open_tenancy=args.open_tenancy,
         time_scale=args.time_scale,
+        prefer=args.prefer,
+        admin_token=args.admin_token or None,
+        store_url=args.store,
+        state_file=args.state,
     )
     try:
         app = create_app(settings)
-    except ValueError as error:  # --vendor names no vendor
+    except ValueError as error:  # --vendor names no vendor; the store or state file is bad
         print(f"call-sandbox: {error}", file=sys.stderr)
         return 2
     state: Sandbox = app.state.sandbox
-    print(banner(state, args.host, args.port, reload=args.reload), flush=True)
+    print(banner(state, args.host, args.port, reload=args.reload, workers=args.workers), flush=True)
+    if args.workers > 1:
+        workers.run(settings, host=args.host, port=args.port, workers=args.workers)
+        return 0
     if not args.reload:
         serving.run(app, host=args.host, port=args.port)
-        return 0
+        return _save(state, args.state)
     switch = Switch(app)
-    reloader = FixtureReloader(switch, state.fixtures.directory, lambda: create_app(settings))
+    # A reload clears what clients created (the state file is read at start only).
+    rebuilt = dataclasses.replace(settings, state_file=None)
+    reloader = FixtureReloader(switch, state.fixtures.directory, lambda: create_app(rebuilt))
     reloader.start()
     try:
         serving.run(switch, host=args.host, port=args.port)
     finally:
         reloader.stop()
+    return _save(switch.app.state.sandbox, args.state)  # type: ignore[attr-defined]
+
+
+def _save(state: Sandbox, path: Path | None) -> int:
+    """Write the state file at shutdown (`--state`): 0, or 1 saying why it could not be."""
+    from sandbox.persistence import save_state
+
+    if path is None:
+        return 0
+    try:
+        save_state(state, path)
+    except OSError as error:
+        print(f"call-sandbox: could not write the state file {path}: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _scale_out_problem(args: argparse.Namespace) -> str | None:
+    """Why --workers, --store and --state cannot go together as given, or None."""
+    if args.workers < 1:
+        return f"--workers must be at least 1, not {args.workers}"
+    if args.workers > 1 and args.store == "memory":
+        return (
+            f"--workers {args.workers} needs a shared store: each worker would keep its own "
+            "calls in memory; add --store redis://HOST:PORT/DB"
+        )
+    if args.workers > 1 and args.reload:
+        return "--reload serves one process; drop --workers or --reload"
+    if args.state is not None and args.store != "memory":
+        return "--state keeps an in-memory store's calls, a Redis store keeps its own: drop one"
+    return None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -214,6 +269,40 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="X",
         help="let the sandbox clock run X times real time (default 0: it moves only when advanced)",
+    )
+    serve.add_argument(
+        "--no-prefer",
+        dest="prefer",
+        action="store_false",
+        help="ignore the Prefer request header (code=, delay=, scenario=)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=os.environ.get("SANDBOX_ADMIN_TOKEN"),
+        metavar="TOKEN",
+        help="require `Authorization: Bearer TOKEN` on /_sandbox (but health and ready); "
+        "default: $SANDBOX_ADMIN_TOKEN",
+    )
+    serve.add_argument(
+        "--store",
+        default="memory",
+        metavar="URL",
+        help="where created calls live: memory (default, one process) or a Redis URL such as "
+        "redis://127.0.0.1:6379/0, shared by every worker and replica",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N processes (N > 1 needs --store redis://...)",
+    )
+    serve.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep created calls and the clock across restarts: loaded at start, written at "
+        "shutdown (in-memory store only)",
     )
     serve.set_defaults(run=cmd_serve)
 

@@ -4,21 +4,57 @@ Virtual by default: it stands still until someone advances it (`POST /_sandbox/c
 `sandbox.clock.advance(seconds=...)`), so the same requests give the same bytes. With a time
 scale (`--time-scale 60`: a minute of calls per real second) it also moves with real time, for
 a dev server whose calls should ring, talk and end on their own.
+
+How far it was moved lives in a `ClockState`: this process's own by default, or the shared
+store's (Redis), so that every worker and replica agrees on "now".
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
 
 
-class Clock:
-    def __init__(self, reference_ms: int, *, scale: float = 0.0) -> None:
-        self._reference = reference_ms
-        self._scale = scale
+class ClockState(Protocol):
+    def read(self) -> tuple[int, float]:
+        """(ms the clock was advanced by, real seconds since it was last reset)."""
+        ...
+
+    def add(self, ms: int) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class LocalClockState:
+    """One process's clock state: an offset, and a monotonic anchor for the time scale."""
+
+    def __init__(self) -> None:
         self._offset = 0
         self._anchor = time.monotonic()
         self._lock = threading.Lock()
+
+    def read(self) -> tuple[int, float]:
+        with self._lock:
+            return self._offset, time.monotonic() - self._anchor
+
+    def add(self, ms: int) -> None:
+        with self._lock:
+            self._offset += ms
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = 0
+            self._anchor = time.monotonic()
+
+
+class Clock:
+    def __init__(
+        self, reference_ms: int, *, scale: float = 0.0, state: ClockState | None = None
+    ) -> None:
+        self._reference = reference_ms
+        self._scale = scale
+        self._state = state if state is not None else LocalClockState()
 
     @property
     def reference_ms(self) -> int:
@@ -29,19 +65,14 @@ class Clock:
         return self._scale
 
     def now_ms(self) -> int:
-        with self._lock:
-            scaled = (
-                int((time.monotonic() - self._anchor) * 1000 * self._scale) if self._scale else 0
-            )
-            return self._reference + self._offset + scaled
+        offset, elapsed = self._state.read()
+        scaled = int(elapsed * 1000 * self._scale) if self._scale else 0
+        return self._reference + offset + scaled
 
     def advance(self, ms: int) -> None:
         if ms < 0:
             raise ValueError("the sandbox clock only moves forward")
-        with self._lock:
-            self._offset += ms
+        self._state.add(ms)
 
     def reset(self) -> None:
-        with self._lock:
-            self._offset = 0
-            self._anchor = time.monotonic()
+        self._state.reset()

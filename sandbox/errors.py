@@ -7,6 +7,7 @@ Handlers raise these; each vendor renders them in its own status and body in one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 
 
 class SandboxError(Exception):
@@ -78,3 +79,27 @@ class UnsupportedMediaType(SandboxError):
 
 class ServerError(SandboxError):
     """The sandbox itself failed (a body that broke its own schema): a sandbox bug."""
+
+
+class InjectedStatus(SandboxError):
+    """A status the client asked for (`Prefer: code=503`), a fault rule chose, or a rate limit
+    imposed: the vendor answers it in its own shape, with its documented message when it has
+    one for that status."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+    @property
+    def phrase(self) -> str:
+        """The status's reason phrase ("Service Unavailable"), or a generic one."""
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Client Error" if self.status < 500 else "Server Error"
+
+
+class HeadTooLarge(InjectedStatus):
+    """The request line (414 URI Too Long) or the headers (431 Request Header Fields Too
+    Large) are longer than the sandbox reads, as every HTTP server limits them; each vendor
+    answers it in its own shape, as any status it has no words of its own for."""

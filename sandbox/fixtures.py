@@ -89,10 +89,14 @@ class FixtureSet:
         )
 
 
+# yaml.safe_load's loader, in C when PyYAML was built with libyaml (start-up reads every file).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_LOADER)
     except FileNotFoundError:
         raise FixtureError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

@@ -19,6 +19,7 @@ _TAG_BITS = 36  # room for many tenants (open tenancy makes one per key)
 _TAG_MASK = (1 << _TAG_BITS) - 1
 _CHECK_BITS = 122 - _INDEX_BITS - _TAG_BITS
 MAX_INDEX = _INDEX_MASK
+_DECODED = 4096  # ids remembered by CallIds.decode
 
 
 def digest(*parts: object) -> bytes:
@@ -62,6 +63,9 @@ class CallIds:
         self._tags: dict[str, int] = {}
         self._tenants: dict[int, str] = {}
         self._keys: dict[str, tuple[int, int, int]] = {}
+        # Ids decoded lately (the same calls are asked for again and again); only ids that
+        # decode, since an unknown tag may become a tenant's later (open tenancy).
+        self._decoded: dict[str, tuple[str, int]] = {}
         for tenant in tenants:
             self.add(tenant)
 
@@ -90,6 +94,17 @@ class CallIds:
 
     def decode(self, text: str) -> tuple[str, int] | None:
         """(tenant, index) for an id this seed generated; None for anything else."""
+        known = self._decoded.get(text)
+        if known is not None:
+            return known
+        found = self._decode(text)
+        if found is not None:
+            if len(self._decoded) >= _DECODED:
+                self._decoded.clear()
+            self._decoded[text] = found
+        return found
+
+    def _decode(self, text: str) -> tuple[str, int] | None:
         payload = _from_uuid(text)
         if payload is None:
             return None

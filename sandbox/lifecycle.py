@@ -60,6 +60,33 @@ def observe(plan: Call, now: int) -> Call:
     return replace(plan, analysis=None, updated_ms=max(plan.updated_ms, plan.end_ms))
 
 
+Phase = tuple[str | int, ...]
+
+
+def phase(plan: Call, now: int) -> Phase:
+    """Where `plan` stands at `now`, as far as `observe` can tell: two instants in the same
+    phase observe the same call, so a body rendered from a call can be reused for as long as
+    its plan and its phase stay the same. Each phase is one stretch of time, and they follow
+    each other in the order of the call's life."""
+    if plan.scenario.live or plan.start_ms is None or plan.end_ms is None:
+        return ("fixed",)
+    settled = plan.end_ms + ANALYSIS_DELAY_MS if plan.scenario.connected else plan.end_ms
+    if now >= settled:
+        return ("settled",)
+    connected = plan.scenario.connected
+    if now < plan.start_ms or (not connected and now < plan.end_ms):
+        waiting = plan.scheduled_ms is not None and now < plan.scheduled_ms
+        return ("scheduled",) if waiting else ("queued",)
+    if now < plan.end_ms:
+        # What has been said so far: the turns and tool calls that have happened grow with
+        # time, so how many there are says which they are.
+        elapsed = now - plan.start_ms
+        turns = sum(1 for t in plan.turns if t.end_ms <= elapsed)
+        tools = sum(1 for t in plan.tool_calls if t.at_ms <= elapsed)
+        return ("talking", turns, tools)
+    return ("analysing",)
+
+
 def _before_end(plan: Call, stage: Scenario, *, start: int | None, updated: int) -> Call:
     return replace(
         plan,

@@ -183,6 +183,9 @@ class Call:
     vendor_ids: Mapping[str, str] = field(default_factory=dict)
     vendor_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     origin: str | None = None  # the vendor a client created it through (webhooks go there)
+    # Where the client asked this call's events to be sent, when it created it (ContactShip's
+    # `webhook_url`); the origin vendor's webhooks go there. Never rendered.
+    webhook_url: str | None = None
 
     @property
     def duration_ms(self) -> int | None:

@@ -15,7 +15,8 @@ by an earlier test are gone; the generated population is as seeded. The sandbox 
 the embedded fixtures and their seed unless `@pytest.mark.sandbox(seed=..., fixtures=...)`,
 `--sandbox-seed` / `--sandbox-fixtures` or `SANDBOX_SEED` / `SANDBOX_FIXTURES` say otherwise
 (marker > command line > environment > fixtures). `--sandbox-url` / `SANDBOX_URL` points every
-fixture at a sandbox running elsewhere (a CI service container), reset between tests.
+fixture at a sandbox running elsewhere (a CI service container), reset between tests;
+`--sandbox-admin-token` / `SANDBOX_ADMIN_TOKEN` is the token that sandbox's control plane wants.
 
 Under the plugin a body that breaks its own schema raises instead of answering a 500, so a
 sandbox bug fails the test that met it.
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 ENV_SEED = "SANDBOX_SEED"
 ENV_FIXTURES = "SANDBOX_FIXTURES"
 ENV_URL = "SANDBOX_URL"
+ENV_ADMIN_TOKEN = "SANDBOX_ADMIN_TOKEN"
 MARKER = "sandbox"
 _MARKER_OPTIONS = ("seed", "fixtures")
 
@@ -58,6 +60,7 @@ class Options:
     seed: int | None
     fixtures: Path | None
     url: str | None
+    admin_token: str | None = None
 
 
 @dataclass(slots=True)
@@ -104,6 +107,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"use the sandbox running at URL (e.g. a CI service container) for every fixture, "
         f"resetting it between tests (default: ${ENV_URL}, else run it in-process)",
     )
+    group.addoption(
+        "--sandbox-admin-token",
+        metavar="TOKEN",
+        help=f"the admin token of the sandbox at --sandbox-url, sent to its control plane "
+        f"(default: ${ENV_ADMIN_TOKEN})",
+    )
 
 
 def _options(config: pytest.Config) -> Options:
@@ -130,7 +139,8 @@ def _options(config: pytest.Config) -> Options:
                 f"{url}: start that one with `call-sandbox serve --fixtures DIR` instead"
             )
         url = url.rstrip("/")
-    return Options(seed=seed, fixtures=fixtures, url=url)
+    token = config.getoption("sandbox_admin_token") or os.environ.get(ENV_ADMIN_TOKEN) or None
+    return Options(seed=seed, fixtures=fixtures, url=url, admin_token=token)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -158,7 +168,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     options = config.stash[_SESSION].options
     if options.url is not None:
         try:
-            seed = str(RemoteSandbox(options.url, timeout=2.0).health()["seed"])
+            probe = RemoteSandbox(options.url, timeout=2.0, admin_token=options.admin_token)
+            seed = str(probe.health()["seed"])
         except (SandboxUnavailable, ValueError, KeyError) as error:
             seed = f"unknown ({error})"
         where = f"the sandbox at {options.url}"
@@ -196,7 +207,7 @@ def _marker_choices(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def _remote(session: _Session, url: str, choices: dict[str, Any]) -> RemoteSandbox:
-    handle = RemoteSandbox(url)
+    handle = RemoteSandbox(url, admin_token=session.options.admin_token)
     if "fixtures" in choices and choices["fixtures"] is not None:
         pytest.fail(
             f"this test asks for fixtures {choices['fixtures']}, which the sandbox at {url} "
@@ -280,7 +291,7 @@ def sandbox_server(request: pytest.FixtureRequest) -> Iterator[RemoteSandbox]:
     uses it starts from a clean sandbox. With --sandbox-url it is that sandbox instead."""
     session = request.config.stash[_SESSION]
     if session.options.url is not None:
-        remote = RemoteSandbox(session.options.url)
+        remote = RemoteSandbox(session.options.url, admin_token=session.options.admin_token)
         yield remote
         remote.close()
         return

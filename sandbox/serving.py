@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import signal
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from sandbox.connection import ServedConnections
 
 # Requests in flight get this long to finish after SIGTERM; the sandbox answers in
 # milliseconds, so a stop (`docker stop`, a CI job ending) completes within about a second.
@@ -65,11 +68,26 @@ def exit_zero_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# A served sandbox keeps thousands of calls in its caches, each hundreds of objects, and its
+# requests make and drop garbage without reference cycles (reference counting frees it). With
+# Python's default thresholds the collector would walk those caches over and over.
+GC_THRESHOLDS = (10_000, 50, 1_000)
+
+
+def tune_gc() -> None:
+    """Collect what start-up left, set aside what it built (modules, schemas, fixtures: kept
+    for good), and collect the young generation ten times less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run(app: ASGIApp, *, host: str, port: int) -> None:
     """Serve `app` in the foreground until SIGINT or SIGTERM."""
+    tune_gc()
     with exit_zero_on_sigterm():
         uvicorn.run(
-            app,
+            ServedConnections(app),
             host=host,
             port=port,
             log_config=log_config(),
@@ -87,7 +105,7 @@ class BackgroundServer:
 
     def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
         config = uvicorn.Config(
-            app,
+            ServedConnections(app),
             host=host,
             port=port,
             log_config=None,

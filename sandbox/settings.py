@@ -16,4 +16,15 @@ class Settings:
     open_tenancy: bool = False  # any well-formed key gets a tenant of its own
     time_scale: float = 0.0  # 0: the clock moves only when advanced; 60: a minute per second
     prefer: bool = True  # honour `Prefer: code=|delay=|scenario=` (--no-prefer turns it off)
+    admin_token: str | None = None  # when set, /_sandbox (but health, ready) needs this Bearer
     access_log: bool = True  # one `sandbox.access` log line per request (method, path, status, ms)
+    # Webhooks: retries after a failed delivery, the first back-off (doubling each time), and
+    # how long one attempt waits for an answer (Retell's agent webhook_timeout_ms: 10000).
+    webhook_retries: int = 3
+    webhook_backoff_s: float = 0.2
+    webhook_timeout_s: float = 10.0
+    # Where what clients change is kept: "memory" (this process) or a Redis URL shared by
+    # every worker and replica (`--store`); and a file that keeps an in-memory store's
+    # changes across restarts (`--state`: loaded at start, written at shutdown).
+    store_url: str = "memory"
+    state_file: Path | None = None

@@ -9,17 +9,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
+from sandbox.answers import AnswerCache
+from sandbox.backends import open_backend
 from sandbox.clock import Clock
+from sandbox.faults import FaultBook
 from sandbox.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
 from sandbox.generator import Generator
 from sandbox.ids import digest
+from sandbox.journal import Journal
 from sandbox.lifecycle import Transition, observe
 from sandbox.model import Call
+from sandbox.persistence import load_state
+from sandbox.ratelimits import RateLimiter
+from sandbox.redaction import Redactor
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 from sandbox.settings import Settings
 from sandbox.store import Store
 from sandbox.vendor import Vendor
+from sandbox.webhooks.engine import Webhooks
 
 # Told of every lifecycle event as it happens: (tenant, the call as it is then, the event).
 Listener = Callable[[str, Call, Transition], None]
@@ -37,15 +45,41 @@ class Sandbox:
         self.keyrings: dict[str, dict[tuple[str, ...], Tenant]] = {
             v.name: self._keyring(v) for v in vendors
         }
-        self.clock = Clock(fixtures.reference_ms, scale=settings.time_scale)
+        # What clients change lives in the store's backend: this process, or a shared Redis.
+        self.backend = open_backend(settings.store_url, namespace=f"seed-{fixtures.seed}")
+        self.clock = Clock(
+            fixtures.reference_ms,
+            scale=settings.time_scale,
+            state=self.backend.clock_state(timed=settings.time_scale > 0),
+        )
         # The fixtures' tenants, and with open tenancy one more for every new key.
         self.tenants: dict[str, Tenant] = dict(fixtures.tenants)
         self._tenancy = threading.Lock()
         self.generator = Generator(fixtures, tenants=self.tenants)
-        self.store = Store(fixtures, self.generator, self.clock, tenants=self.tenants)
+        self.store = Store(
+            fixtures, self.generator, self.clock, tenants=self.tenants, backend=self.backend
+        )
+        if settings.state_file is not None:
+            load_state(self, settings.state_file)
         self.listeners: list[Listener] = []
-        self._published = self.clock.now_ms()
+        # How far lifecycle events were published lives in the backend too, so that of
+        # several workers sharing a store only one publishes each event.
+        self.backend.start_events(self.clock.now_ms())
         self._publishing = threading.Lock()
+        # Test-double controls: what goes wrong on purpose, and what clients sent.
+        self.faults = FaultBook(fixtures.seed)
+        self.rate_limits = RateLimiter()
+        self.journal = Journal()
+        # What the lookup routes answered, reused while the call stays as it was.
+        self.answers = AnswerCache()
+        self.redactor = Redactor(
+            value
+            for t in fixtures.tenants.values()
+            for keys in t.keys.values()
+            for value in keys.values()
+        )
+        # Lifecycle events sent to the clients' webhook URLs; every attempt is journalled.
+        self.webhooks = Webhooks(self, journal=self.journal)
 
     def _keyring(self, vendor: Vendor) -> dict[tuple[str, ...], Tenant]:
         """Credential tuple -> tenant, for one vendor; fixture mistakes stop start-up here."""
@@ -92,8 +126,9 @@ class Sandbox:
             )
             self.tenants[name] = tenant
             self.generator.register(name)
-            self.store.reset(name)
             self.keyrings[vendor.name][credentials] = tenant
+            for value in credentials:
+                self.redactor.add(value)
             return tenant
 
     def credentials(self, vendor: str, tenant: str | None = None) -> dict[str, str]:
@@ -103,10 +138,15 @@ class Sandbox:
 
     def reset(self, tenant: str | None = None) -> None:
         self.store.reset(tenant)
+        self.faults.reset(tenant)
+        self.rate_limits.reset(tenant)
+        # Webhooks first: once reset, no earlier delivery records an attempt in the journal.
+        self.webhooks.reset(tenant)
+        self.journal.reset(tenant)
         if tenant is None:
             with self._publishing:
                 self.clock.reset()
-                self._published = self.clock.now_ms()
+                self.backend.restart_events(self.clock.now_ms())
 
     def advance(self, ms: int) -> list[tuple[str, Call, Transition]]:
         """Move the clock on by `ms` and tell the listeners what happened meanwhile."""
@@ -118,8 +158,7 @@ class Sandbox:
         each with the call as it was at that instant (what a GET then would have shown)."""
         with self._publishing:
             until = self.clock.now_ms()
-            happened = self.store.transitions(self._published, until)
-            self._published = until
+            happened = self.store.transitions(self.backend.claim_events(until), until)
             seen = [(tenant, observe(plan, step.at_ms), step) for tenant, plan, step in happened]
             for tenant, call, step in seen:
                 for listener in list(self.listeners):

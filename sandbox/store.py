@@ -3,18 +3,22 @@ created, updated or deleted through the API.
 
 The generated population is never materialised: a call is generated when it is asked for.
 What clients change lives in small overlays (created calls, patched copies, deleted ids), so a
-reset is dropping the overlays. Every lookup is scoped to one tenant; another tenant's call is
-indistinguishable from one that does not exist.
+reset is dropping the overlays. The overlays live in a backend (`sandbox/backends/`): this
+process's memory by default, or a Redis server shared by every worker and replica. Every
+lookup is scoped to one tenant; another tenant's call is indistinguishable from one that does
+not exist.
 """
 
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Literal
 
+from sandbox.backends import Backend
+from sandbox.backends.memory import MemoryBackend
 from sandbox.clock import Clock
 from sandbox.fixtures import FixtureSet, Tenant
 from sandbox.generator import LIVE, Generator
@@ -40,35 +44,30 @@ class Store:
         clock: Clock,
         *,
         tenants: Mapping[str, Tenant] | None = None,
+        backend: Backend | None = None,
     ) -> None:
         self.fixtures = fixtures
         self.tenants = tenants if tenants is not None else fixtures.tenants
         self.generator = generator
         self.clock = clock
-        self._lock = threading.RLock()
+        self.backend: Backend = backend if backend is not None else MemoryBackend()
         self._pinned: dict[str, dict[str, Call]] = {t: {} for t in self.tenants}
         self._aliases: dict[tuple[str, str], tuple[str, str]] = {}
         for call in fixtures.pinned:
             self._pinned[call.tenant][call.id] = call
             for vendor, external in call.vendor_ids.items():
                 self._aliases[(vendor, external)] = (call.tenant, call.id)
-        self._created: dict[str, dict[str, tuple[int, Call]]] = {}
-        self._patched: dict[str, dict[str, Call]] = {}
-        self._deleted: dict[str, set[str]] = {}
-        self._counters: dict[str, int] = {}
-        self.reset()
 
     # -- state ---------------------------------------------------------------------------
 
     def reset(self, tenant: str | None = None) -> None:
         """Forget what clients did (all tenants, or one); the seeded population stays."""
-        with self._lock:
-            for name in [tenant] if tenant else list(self.tenants):
-                self._pinned.setdefault(name, {})
-                self._created[name] = {}
-                self._patched[name] = {}
-                self._deleted[name] = set()
-                self._counters[name] = 0
+        self.backend.reset(tenant)
+
+    def mutation(self, tenant: str) -> AbstractContextManager[None]:
+        """Hold while reading, changing and writing one tenant's calls: no other thread,
+        worker or replica sharing the store changes that tenant's calls meanwhile."""
+        return self.backend.mutation(tenant)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -84,18 +83,19 @@ class Store:
 
     def plan(self, tenant: str, call_id: str) -> Call | None:
         """The tenant's call as planned: its whole life, whatever the clock says."""
-        with self._lock:
-            if call_id in self._deleted[tenant]:
-                return None
-            patched = self._patched[tenant].get(call_id)
-            if patched is not None:
-                return patched
-            created = self._created[tenant].get(call_id)
-            if created is not None:
-                return created[1]
-            pinned = self._pinned[tenant].get(call_id)
-            if pinned is not None:
-                return pinned
+        entry = self.backend.entry(tenant, call_id)
+        if entry.deleted:
+            return None
+        if entry.patched is not None:
+            return entry.patched
+        if entry.created is not None:
+            return entry.created[1]
+        pinned = self._pinned.get(tenant, {}).get(call_id)
+        if pinned is not None:
+            return pinned
+        return self._generated_plan(tenant, call_id)
+
+    def _generated_plan(self, tenant: str, call_id: str) -> Call | None:
         decoded = self.generator.ids.decode(call_id)
         if decoded is None or decoded[0] != tenant or decoded[1] >= self.generator.size(tenant):
             return None
@@ -103,13 +103,12 @@ class Store:
 
     def key_of(self, tenant: str, call_id: str) -> SortKey | None:
         """Where a call sits in list order (for a pagination key), even after it was deleted."""
-        with self._lock:
-            created = self._created[tenant].get(call_id)
-            if created is not None:
-                return sort_key(created[1], created[0])
-            pinned = self._pinned[tenant].get(call_id)
-            if pinned is not None:
-                return sort_key(pinned)
+        created = self.backend.entry(tenant, call_id).created
+        if created is not None:
+            return sort_key(created[1], created[0])
+        pinned = self._pinned.get(tenant, {}).get(call_id)
+        if pinned is not None:
+            return sort_key(pinned)
         decoded = self.generator.ids.decode(call_id)
         if decoded is None or decoded[0] != tenant or decoded[1] >= self.generator.size(tenant):
             return None
@@ -120,11 +119,10 @@ class Store:
     ) -> Iterator[Call]:
         """Every call of `tenant` as it is now, in creation order, lazily, after `after`."""
         now = self.clock.now_ms()
-        with self._lock:
-            small = [(sort_key(c), c) for c in self._pinned[tenant].values()]
-            small += [(sort_key(c, seq), c) for seq, c in self._created[tenant].values()]
-            deleted = set(self._deleted[tenant])
-            patched = dict(self._patched[tenant])
+        overlay = self.backend.overlay(tenant)
+        small = [(sort_key(c), c) for c in self._pinned.get(tenant, {}).values()]
+        small += [(sort_key(c, seq), c) for seq, c in overlay.created.values()]
+        deleted, patched = overlay.deleted, overlay.patched
         descending = order == "desc"
         small.sort(key=lambda pair: pair[0], reverse=descending)
         if after is not None:
@@ -174,39 +172,41 @@ class Store:
         """Store the call a client asked for through vendor `origin`: `build(call_id, now_ms)`
         says what was asked, `outcome(request)` how it will end (None: it never moves on),
         and the generator plans the rest. Answers the call as it is now."""
-        with self._lock:
-            sequence = self._counters[tenant] + 1
-            call_id = uuid_from(self.fixtures.seed, "created", tenant, sequence)
-            now = self.clock.now_ms()
-            request = replace(build(call_id, now), origin=origin)
-            ending = outcome(request)  # may raise: nothing is stored then
-            plan = request if ending is None else self.generator.plan_created(request, ending)
-            self._counters[tenant] = sequence
-            self._created[tenant][call_id] = (sequence, plan)
+        with self.mutation(tenant):
+            sequence = self.backend.next_sequence(tenant)
+            try:
+                call_id = uuid_from(self.fixtures.seed, "created", tenant, sequence)
+                now = self.clock.now_ms()
+                request = replace(build(call_id, now), origin=origin)
+                ending = outcome(request)  # may raise: nothing is stored then
+                plan = request if ending is None else self.generator.plan_created(request, ending)
+            except BaseException:
+                self.backend.release_sequence(tenant, sequence)
+                raise
+            self.backend.put_created(tenant, sequence, plan)
             return observe(plan, now)
 
     def update(self, tenant: str, call_id: str, **changes: Any) -> Call | None:
         """Replace fields of a call; None if the tenant has no such call."""
-        with self._lock:
+        with self.mutation(tenant):
             current = self.plan(tenant, call_id)
             if current is None:
                 return None
             now = self.clock.now_ms()
             updated = replace(current, updated_ms=now, **changes)
-            created = self._created[tenant].get(call_id)
+            created = self.backend.entry(tenant, call_id).created
             if created is not None:
-                self._created[tenant][call_id] = (created[0], updated)
+                self.backend.put_created(tenant, created[0], updated)
             else:
-                self._patched[tenant][call_id] = updated
+                self.backend.put_patched(tenant, updated)
             return observe(updated, now)
 
     def delete(self, tenant: str, call_id: str) -> Call | None:
-        with self._lock:
+        with self.mutation(tenant):
             current = self.get(tenant, call_id)
             if current is None:
                 return None
-            self._deleted[tenant].add(call_id)
-            self._patched[tenant].pop(call_id, None)
+            self.backend.put_deleted(tenant, call_id)
             return current
 
     def transitions(self, after: int, until: int) -> list[tuple[str, Call, Transition]]:
@@ -214,25 +214,28 @@ class Store:
         and pinned calls, and of the live head of each generated population (older generated
         calls were settled before the reference instant, which the clock never goes behind)."""
         found: list[tuple[int, int, str, Call, Transition]] = []
-        with self._lock:
-            plans = [(t, c) for t in self._pinned for c in self._pinned[t].values()]
-            plans += [(t, c) for t in self._created for _, c in self._created[t].values()]
-            for tenant in self.tenants:
-                live = range(min(LIVE_HEAD, self.generator.size(tenant)))
-                plans += [(tenant, self.generator.plan(tenant, i)) for i in live]
-            for tenant, plan in plans:
-                current = self._patched[tenant].get(plan.id, plan)
-                if plan.id in self._deleted[tenant]:
-                    continue
-                for step in transitions(current, after, until):
-                    found.append((step.at_ms, len(found), tenant, current, step))
+        overlays = self.backend.overlays()
+        plans = [(t, c) for t in self._pinned for c in self._pinned[t].values()]
+        # Tenants this process knows (another worker's new open tenant is not one yet), in
+        # the order they were made, and their calls in creation order: a fixed order for
+        # events at the same instant.
+        for tenant in self.tenants:
+            made = overlays[tenant].created.values() if tenant in overlays else ()
+            plans += [(tenant, c) for _, c in sorted(made, key=lambda pair: pair[0])]
+        for tenant in self.tenants:
+            live = range(min(LIVE_HEAD, self.generator.size(tenant)))
+            plans += [(tenant, self.generator.plan(tenant, i)) for i in live]
+        for tenant, plan in plans:
+            overlay = overlays.get(tenant)
+            if overlay is not None and plan.id in overlay.deleted:
+                continue
+            current = overlay.patched.get(plan.id, plan) if overlay is not None else plan
+            for step in transitions(current, after, until):
+                found.append((step.at_ms, len(found), tenant, current, step))
         found.sort(key=lambda entry: entry[:2])
         return [(tenant, plan, step) for _, _, tenant, plan, step in found]
 
     def snapshot(self) -> Mapping[str, int]:
         """How many calls each tenant has created, patched and deleted (for tests and health)."""
-        with self._lock:
-            return {
-                t: len(self._created[t]) + len(self._patched[t]) + len(self._deleted[t])
-                for t in self.tenants
-            }
+        overlays = self.backend.overlays()
+        return {t: overlays[t].size if t in overlays else 0 for t in self.tenants}

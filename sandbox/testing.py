@@ -23,18 +23,22 @@ A vendor SDK built on httpx takes one of the handle's clients: `sandbox.httpx_cl
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
+from sandbox.controls import ClockControls, FaultControls, JournalControls, RateLimitControls
 from sandbox.state import Sandbox
-from sandbox.transport import SyncASGITransport
+from sandbox.transport import AsyncASGITransport, SyncASGITransport
 from sandbox.vendors import VENDORS
+from sandbox.webhooks.handle import InProcessWebhooks, WebhookControls, WebhooksHandle
 
 # A remote sandbox runs this same package, so its vendors are these.
 _BASE_PATHS = {v.name: v.base_path for v in VENDORS}
+_ROUTES = {v.name: [r.name for r in v.routes] for v in VENDORS}
 
 __all__ = [
     "IN_PROCESS_URL",
@@ -87,6 +91,42 @@ class SandboxHandle(ABC):
     def async_transport(self) -> httpx.AsyncBaseTransport:
         """A transport for an `httpx.AsyncClient` of your own that reaches this sandbox."""
 
+    @abstractmethod
+    def _control(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """One request to the control plane: its JSON answer; ValueError when it refuses."""
+
+    @cached_property
+    def journal(self) -> JournalControls:
+        """The requests the sandbox handled: `.entries(...)`, `.assert_called(...)`, `.clear()`."""
+        return JournalControls(self._control, {v: _ROUTES.get(v, []) for v in self.vendors})
+
+    @cached_property
+    def clock(self) -> ClockControls:
+        """The sandbox clock: `.advance(seconds=...)`, `.now()`."""
+        return ClockControls(self._control)
+
+    @cached_property
+    def faults(self) -> FaultControls:
+        """Fault rules: `.add(...)`, `.rules()`, `.remove(id)`, `.clear()`."""
+        return FaultControls(self._control)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitControls:
+        """Rate limits per key: `.set(limit=, per_seconds=, ...)`, `.rules()`, `.clear()`."""
+        return RateLimitControls(self._control)
+
+    @cached_property
+    def webhooks(self) -> WebhooksHandle:
+        """Webhook subscriptions and the sink: `.subscribe(vendor, url=None)` (None: the sink),
+        `.deliveries`, `.wait(count, event=..., call_id=...)`, `.attempts()`, `.clear()`."""
+        return WebhookControls(self._control)
+
     def base_url(self, vendor: str) -> str:
         """What replaces the vendor's documented base URL (`https://api.callab.ai/v1` becomes
         `<url>/callab/v1`): the prefix to put before the paths its docs show."""
@@ -138,7 +178,7 @@ class InProcessSandbox(SandboxHandle):
 
     def keys(self, vendor: str, tenant: str | None = None) -> dict[str, str]:
         self._check_vendor(vendor)
-        tenants = self._state.fixtures.tenants
+        tenants = self._state.tenants
         chosen = tenants.get(tenant or self._state.default_tenant.id)
         if chosen is None:
             raise ValueError(f"no tenant {tenant!r}; choose one of {', '.join(tenants)}")
@@ -147,16 +187,35 @@ class InProcessSandbox(SandboxHandle):
         return self._state.credentials(vendor, chosen.id)
 
     def reset(self, tenant: str | None = None) -> None:
-        if tenant is not None and tenant not in self._state.fixtures.tenants:
-            known = ", ".join(self._state.fixtures.tenants)
+        if tenant is not None and tenant not in self._state.tenants:
+            known = ", ".join(self._state.tenants)
             raise ValueError(f"no tenant {tenant!r}; choose one of {known}")
         self._state.reset(tenant)
+
+    @cached_property
+    def webhooks(self) -> WebhooksHandle:
+        # The engine itself: the sink's waits wake on arrival instead of polling.
+        return InProcessWebhooks(self._state.webhooks)
 
     def transport(self) -> httpx.BaseTransport:
         return SyncASGITransport(self._app)
 
     def async_transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=self._app)
+        return AsyncASGITransport(app=self._app)
+
+    def _control(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> Any:
+        token = self._state.settings.admin_token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        transport = SyncASGITransport(self._app)
+        with httpx.Client(transport=transport, base_url=self.url, timeout=None) as client:
+            response = client.request(method, path, params=params, json=json, headers=headers)
+        return _answer(response, self.url)
 
 
 # A test sandbox needs no connection reuse, and without it no socket outlives its response, so
@@ -168,9 +227,12 @@ CONTROL_TIMEOUT_S = 10.0
 class RemoteSandbox(SandboxHandle):
     """A sandbox in another process or thread, reached over HTTP at `url`."""
 
-    def __init__(self, url: str, *, timeout: float = CONTROL_TIMEOUT_S) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = CONTROL_TIMEOUT_S, admin_token: str | None = None
+    ) -> None:
         super().__init__(url)
         self.timeout = timeout
+        self.admin_token = admin_token  # the server's --admin-token, if it has one
         self._vendors: tuple[str, ...] | None = None
 
     def health(self) -> dict[str, Any]:
@@ -212,28 +274,55 @@ class RemoteSandbox(SandboxHandle):
     def async_transport(self) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(limits=_NO_KEEPALIVE)
 
-    def _control(self, method: str, path: str, params: dict[str, str] | None = None) -> Any:
+    def _control(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
         transport = httpx.HTTPTransport(limits=_NO_KEEPALIVE)
         with httpx.Client(transport=transport, timeout=self.timeout) as client:
             try:
-                response = client.request(method, self.url + path, params=params)
+                response = client.request(
+                    method, self.url + path, params=params, json=json, headers=headers
+                )
             except httpx.HTTPError as error:
                 raise SandboxUnavailable(
                     f"the sandbox at {self.url} did not answer {method} {path} ({error}); "
                     "is it running, and is the URL right?"
                 ) from None
-        if response.status_code == 400:  # the control plane's own error: a bad argument
-            raise ValueError(_message(response))
-        if response.status_code != 200:
-            raise SandboxUnavailable(
-                f"{method} {self.url}{path} answered {response.status_code}: {response.text[:200]}"
-                " (is this URL a call-sandbox?)"
-            )
-        return response.json()
+        return _answer(response, self.url)
 
 
-def _message(response: httpx.Response) -> str:
+def _answer(response: httpx.Response, url: str) -> Any:
+    """A control-plane answer's JSON; its own errors as exceptions that say what to do."""
+    request = response.request
+    where = f"{request.method} {url}{request.url.path}"
+    refusal = _refusal(response)
+    if refusal is not None and response.status_code in (400, 404):
+        raise ValueError(refusal)  # the control plane's own error: a bad argument
+    if response.status_code == 401:
+        raise SandboxUnavailable(
+            f"{where} answered 401: the sandbox wants its admin token; pass "
+            "--sandbox-admin-token (or set $SANDBOX_ADMIN_TOKEN) to pytest, or "
+            "RemoteSandbox(url, admin_token=...)"
+        )
+    if not 200 <= response.status_code < 300:
+        raise SandboxUnavailable(
+            f"{where} answered {response.status_code}: {response.text[:200]}"
+            " (is this URL a call-sandbox?)"
+        )
+    return response.json()
+
+
+def _refusal(response: httpx.Response) -> str | None:
+    """The message of the control plane's own error body (schemas/sandbox/error.json), or
+    None when the body is not one (another server answered)."""
     try:
-        return str(response.json()["message"])
-    except (ValueError, KeyError, TypeError):
-        return response.text
+        body = response.json()
+    except ValueError:
+        return None
+    message = body.get("message") if isinstance(body, dict) and "error" in body else None
+    return message if isinstance(message, str) else None

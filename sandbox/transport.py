@@ -5,6 +5,10 @@ and the vendors' SDKs built on it, such as `retell.Retell(http_client=...)`) nee
 talk to an in-process sandbox. Each request is handed to httpx's own `ASGITransport`, so a sync
 and an async client build the very same ASGI request, and exceptions the app raises reach the
 caller (a sandbox bug fails the test that met it).
+
+Both transports behave like a socket where a fault needs them to: they honour the client's read
+timeout (so a hanging answer ends in `httpx.ReadTimeout`, as over the network) and turn a
+dropped or truncated connection (sandbox.connection) into `httpx.RemoteProtocolError`.
 """
 
 from __future__ import annotations
@@ -14,15 +18,35 @@ import concurrent.futures
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import anyio
 import httpx
 from starlette.types import ASGIApp
+
+from sandbox.connection import ConnectionDropped
 
 T = TypeVar("T")
 
 
+class AsyncASGITransport(httpx.ASGITransport):
+    """httpx's ASGITransport, plus the read timeout and the connection faults of a socket."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        read = timeouts.get("read") if isinstance(timeouts, dict) else None
+        try:
+            if read is None:
+                return await super().handle_async_request(request)
+            with anyio.move_on_after(read) as scope:
+                return await super().handle_async_request(request)
+        except ConnectionDropped as drop:
+            raise httpx.RemoteProtocolError(drop.message, request=request) from None
+        assert scope.cancelled_caught
+        raise httpx.ReadTimeout("timed out", request=request)  # (httpx's words over a socket)
+
+
 class SyncASGITransport(httpx.BaseTransport):
     def __init__(self, app: ASGIApp, *, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
-        self._inner = httpx.ASGITransport(app=app, client=client)
+        self._inner = AsyncASGITransport(app=app, client=client)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         # A sync client's body may be a sync-only stream (a generator); reading it swaps in

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
 from sandbox.state import Sandbox
+from tests.redis_server import redis_server, redis_url  # noqa: F401  (the Redis store's tests)
 from tests.wheel_env import build_wheel, make_venv
 
 

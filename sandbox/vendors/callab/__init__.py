@@ -11,9 +11,10 @@ from sandbox.errors import SandboxError
 from sandbox.model import Call
 from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.callab.errors import render_error
-from sandbox.vendors.callab.render import call_id, envelope, render_call
+from sandbox.vendors.callab.render import envelope, render_call
 from sandbox.vendors.callab.routes import ROUTES
 from sandbox.vendors.callab.uuids import parse_uuid
+from sandbox.vendors.callab.webhooks import WEBHOOKS
 
 
 class Callab(Vendor):
@@ -29,6 +30,7 @@ class Callab(Vendor):
     content_type = "application/json"
     routes: ClassVar[tuple[Route, ...]] = ROUTES
     lookup_route = "get-call"
+    webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (
         Example("get-call", "/v1/calls/{call_id}", 200),
         Example("query-calls", "/v1/calls/query?per_page=5&sort_column=call_duration", 200),
@@ -50,9 +52,6 @@ class Callab(Vendor):
         body = render_call(call)
         yield "callab/call.json", body
         yield "callab/get-call.json", envelope(body)
-
-    def external_id(self, call: Call) -> str:
-        return call_id(call)
 
     def canonical_id(self, external_id: str) -> str | None:
         """A UUID in any case, hyphenated or not, as the lowercase canonical form."""

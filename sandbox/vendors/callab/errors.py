@@ -2,12 +2,15 @@
 
 Callab documents one error body, the not-found answer of GET /calls/{id}; every other status
 below is the sandbox's inference, in the same envelope, with a message that names what to fix.
+An injected status (a `Prefer: code=`, a fault rule, a rate limit) carries the status's reason
+phrase as its message, as the documented 401 ("Unauthorized") does.
 """
 
 from __future__ import annotations
 
 from sandbox.errors import (
     CallNotFound,
+    InjectedStatus,
     InvalidRequest,
     MalformedBody,
     PayloadTooLarge,
@@ -34,6 +37,8 @@ def render_error(error: SandboxError) -> Reply:
             return _error(200, "error")
         case Unauthorized():
             return _error(401, "Unauthorized")
+        case InjectedStatus(status=status):
+            return _error(status, error.phrase)
         case RouteNotFound():
             return _error(404, error.detail)
         case InvalidRequest() | MalformedBody():

@@ -23,8 +23,8 @@ from typing import Any
 from sandbox import params
 from sandbox.errors import InvalidRequest
 from sandbox.store import Order
-from sandbox.vendor import Query
-from sandbox.vendors.callab.uuids import parse_uuid
+from sandbox.vendor import Param, Query
+from sandbox.vendors.callab.uuids import UUID_PATTERN, parse_uuid
 
 Item = Mapping[str, Any]
 Predicate = Callable[[Item], bool]
@@ -85,6 +85,55 @@ SORT_ALIASES: Mapping[str, str] = {"name": "call_to"}  # Callab: `name` sorts by
 SEARCHED = ("call_to", "notes", "call_feedback", "transcript")
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is")
 ARRAYS = ("filter_columns[]", "filter_operator[]", "filter_values[]")
+
+
+# An empty value counts as absent for every parameter but page and per_page.
+_UUID_OR_EMPTY = {"anyOf": [{"type": "string", "pattern": UUID_PATTERN}, {"const": ""}]}
+_DATE_OR_EMPTY = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
+
+
+def _case_blind(words: Sequence[str]) -> str:
+    """A regex taking each word in any case (JSON Schema patterns have no flags)."""
+    spelt = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in w) for w in words)
+    return f"^({'|'.join(spelt)})$"
+
+
+# What parse() reads, as data for the OpenAPI document.
+PARAMS: tuple[Param, ...] = (
+    Param("page", {"type": "integer", "minimum": 0, "default": 0}, description="0-based page"),
+    Param(
+        "per_page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+    ),
+    Param(
+        "sort_column",
+        {"enum": ["", *SORT_ALIASES, *SCALAR_COLUMNS], "default": DEFAULT_SORT},
+        description="`name` sorts by call_to; nulls sort last ascending, first descending",
+    ),
+    Param(
+        "order",
+        {"type": "string", "pattern": _case_blind(("asc", "desc", "")), "default": "desc"},
+        description="asc or desc, in any case",
+    ),
+    Param("campaign_id", _UUID_OR_EMPTY),
+    Param("ai_agent_id", _UUID_OR_EMPTY),
+    Param("status", {"type": "string"}, description="a case-blind part of call_status"),
+    Param("search", {"type": "string"}, description="a case-blind part of " + ", ".join(SEARCHED)),
+    Param("start_date", _DATE_OR_EMPTY, description="the first UTC day of started_at"),
+    Param("end_date", _DATE_OR_EMPTY, description="the last UTC day of started_at"),
+    Param(
+        "filter_columns[]",
+        {"type": "array", "items": {"enum": list(SCALAR_COLUMNS)}},
+        description="parallel to filter_operator[] and filter_values[] (same length)",
+        explode=True,
+    ),
+    Param(
+        "filter_operator[]",
+        {"type": "array", "items": {"type": "string", "pattern": _case_blind(OPERATORS)}},
+        explode=True,
+    ),
+    Param("filter_values[]", {"type": "array", "items": {"type": "string"}}, explode=True),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,8 +170,29 @@ def make_call(context: Context) -> Reply:
 
 ROUTES = (
     # /calls/query before /calls/{id}: "query" is no UUID, but the literal route must win.
-    Route("GET", "/v1/calls/query", "query-calls", query_calls),
-    Route("GET", "/v1/calls/{id}", "get-call", get_call),
-    Route("POST", "/v1/calls", "create-call", create_call, "callab/create-call.request.json"),
-    Route("POST", "/v1/calls/make-call", "make-call", make_call, "callab/make-call.request.json"),
+    Route(
+        "GET",
+        "/v1/calls/query",
+        "query-calls",
+        query_calls,
+        query=call_query.PARAMS,
+        response_schema="callab/query-calls.json",
+    ),
+    Route("GET", "/v1/calls/{id}", "get-call", get_call, response_schema="callab/get-call.json"),
+    Route(
+        "POST",
+        "/v1/calls",
+        "create-call",
+        create_call,
+        "callab/create-call.request.json",
+        response_schema="callab/create-call.json",
+    ),
+    Route(
+        "POST",
+        "/v1/calls/make-call",
+        "make-call",
+        make_call,
+        "callab/make-call.request.json",
+        response_schema="callab/create-call.json",
+    ),
 )

@@ -8,11 +8,13 @@ import uuid
 # The uuid crate's parse_str takes the hyphenated and the simple (32 hex digits) forms in
 # either case; the sandbox takes those two and answers in lowercase hyphenated form, as
 # Callab prints ids. (Python's uuid.UUID alone would also take stray hyphens anywhere.)
-_UUID = re.compile(r"^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$")
+UUID_PATTERN = r"^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$"
+_UUID = re.compile(UUID_PATTERN)
 
 
 def parse_uuid(text: str) -> str | None:
     """`text` as a lowercase hyphenated UUID, or None if it is not a UUID."""
-    if not _UUID.match(text):
+    # fullmatch: `$` alone would also accept a trailing newline, which uuid.UUID refuses.
+    if not _UUID.fullmatch(text):
         return None
     return str(uuid.UUID(text))

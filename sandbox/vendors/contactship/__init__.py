@@ -12,9 +12,10 @@ from sandbox.errors import SandboxError
 from sandbox.model import Call
 from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.contactship.errors import render_error
-from sandbox.vendors.contactship.render import call_id, render_call
+from sandbox.vendors.contactship.render import render_call
 from sandbox.vendors.contactship.routes import ROUTES
 from sandbox.vendors.contactship.transcript import Flags
+from sandbox.vendors.contactship.webhooks import WEBHOOKS
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 # The docs' own example agent and contact, which every sandbox has (contactship-docs.yaml).
@@ -39,6 +40,7 @@ class ContactShip(Vendor):
     content_type = "application/json; charset=utf-8"
     routes: ClassVar[tuple[Route, ...]] = ROUTES
     lookup_route = "get-call"
+    webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (
         Example("get-call", "/v1/calls/{call_id}?include_words=true&include_tools=true", 200),
         Example("list-calls", "/v1/calls?limit=5&include_transcript=true", 200),
@@ -70,9 +72,6 @@ class ContactShip(Vendor):
             yield "contactship/call.json", render_call(call, flags)
         item = render_call(call, Flags(transcript=False), list_item=True)
         yield "contactship/list.json", {"data": [item], "count": 1}
-
-    def external_id(self, call: Call) -> str:
-        return call_id(call)
 
     def canonical_id(self, external_id: str) -> str | None:
         """A call id is a UUID (Postgres compares them case-blind); anything else finds nothing,

@@ -84,6 +84,7 @@ def _create(
     contact: Contact,
     body: Mapping[str, Any],
     overrides: Mapping[str, Any] | None = None,
+    webhook_url: str | None = None,
 ) -> Call:
     scheduled = _when(context, body)
     tenant = context.tenant.id
@@ -103,6 +104,7 @@ def _create(
             dynamic_variables=variables,
             contact=contact,
             vendor_overrides={VENDOR: overrides} if overrides else None,
+            webhook_url=webhook_url,
         ),
     )
 
@@ -147,6 +149,8 @@ def single_phone_call(context: Context) -> Reply:
         contact=contact,
         body=body,
         overrides={"contact": {"id": None}},
+        # This call's events go there (sandbox/vendors/contactship/webhooks.py).
+        webhook_url=body.get("webhook_url"),
     )
     return _answer(call, None)
 

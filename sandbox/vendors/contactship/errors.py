@@ -9,7 +9,11 @@ API is taken to be NestJS on Express, whose defaults are:
   with class-validator's wording where it has one ("property x should not exist" for an
   unknown field, "x must not be less than 0", "x must be a UUID");
 - body-parser errors, which are not HttpExceptions, as {"statusCode":..,"message":..} with
-  body-parser's own message ("request entity too large").
+  body-parser's own message ("request entity too large");
+- an injected status (a `Prefer: code=`, a fault rule, a rate limit) as Nest's built-in
+  exception of that status thrown without a message, {"statusCode":503,"message":"Service
+  Unavailable"}; a 429 as @nestjs/throttler's {"statusCode":429,"message":"ThrottlerException:
+  Too Many Requests"}, and a 500 as the unknown-exception filter's "Internal server error".
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable, Mapping
 
 from sandbox.errors import (
     CallNotFound,
+    InjectedStatus,
     InvalidRequest,
     MalformedBody,
     PayloadTooLarge,
@@ -109,6 +114,11 @@ def sentences(problem: Problem) -> list[str]:
     return [f"{field} {message}" if field else message]
 
 
+_INJECTED: Mapping[int, str] = {
+    429: "ThrottlerException: Too Many Requests",
+    500: "Internal server error",
+}
+
 _NOT_FOUND: Mapping[type[SandboxError], str] = {
     CallNotFound: "Call not found",
     ContactNotFound: "Contact not found",
@@ -119,6 +129,8 @@ def render_error(error: SandboxError) -> Reply:
     match error:
         case Unauthorized():
             return _http(401, "Unauthorized")
+        case InjectedStatus(status=status):
+            return _http(status, _INJECTED.get(status, error.phrase))
         case CallNotFound() | ContactNotFound():
             return _http(404, _NOT_FOUND[type(error)], "Not Found")
         case RouteNotFound():
@@ -132,4 +144,4 @@ def render_error(error: SandboxError) -> Reply:
         case UnsupportedMediaType():
             return _http(415, error.detail)
         case _:
-            return _http(500, "Internal server error")
+            return _http(500, _INJECTED[500])

@@ -9,9 +9,10 @@ from sandbox import params
 from sandbox.errors import CallNotFound
 from sandbox.model import Call
 from sandbox.store import Order
-from sandbox.vendor import Context, Reply, Route
+from sandbox.vendor import Context, Param, Reply, Route
 from sandbox.vendors.contactship import formats
 from sandbox.vendors.contactship.create import single_contact_call, single_phone_call
+from sandbox.vendors.contactship.errors import ContactNotFound
 from sandbox.vendors.contactship.query import formatted, only
 from sandbox.vendors.contactship.render import (
     ALL_CALL_RESULTS,
@@ -19,22 +20,31 @@ from sandbox.vendors.contactship.render import (
     base,
     render_call,
 )
-from sandbox.vendors.contactship.transcript import FLAG_NAMES, read_flags
+from sandbox.vendors.contactship.transcript import FLAG_NAMES, FLAG_PARAMS, read_flags
 
 # The docs give no maximum for `limit`; the sandbox caps a page at 100 calls.
 MAX_LIMIT = 100
-LIST_FILTERS = (
-    "limit",
-    "offset",
-    "order",
-    "date_from",
-    "date_to",
-    "call_status",
-    "call_result",
-    "agent_id",
-    "campaign_id",
-    "phoneNumber",
+_INSTANT = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
+LIST_PARAMS: tuple[Param, ...] = (
+    Param("limit", {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": 20}),
+    Param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+    Param("order", {"enum": ["asc", "desc"], "default": "desc"}),
+    Param("date_from", _INSTANT, description="created_at on or after (a date: its UTC day)"),
+    Param("date_to", _INSTANT, description="created_at on or before (a date: its UTC day)"),
+    Param("call_status", {"enum": list(ALL_CALL_STATUSES)}),
+    Param("call_result", {"enum": list(ALL_CALL_RESULTS)}),
+    Param("agent_id", {"type": "string", "pattern": formats.UUID}),
+    Param("campaign_id", {"type": "string", "pattern": formats.UUID}),
+    Param(
+        "phoneNumber",
+        {"type": "string", "pattern": formats.E164},
+        description="the contact's number, E.164 (send + as %2B)",
+    ),
+    *FLAG_PARAMS,
 )
+LIST_NAMES = tuple(p.name for p in LIST_PARAMS)
 _ORDERS: Mapping[str, Order] = {"asc": "asc", "desc": "desc"}
 
 
@@ -80,7 +90,7 @@ def _filters(context: Context) -> list[Check]:
 
 def list_calls(context: Context) -> Reply:
     query = context.query
-    only(query, (*LIST_FILTERS, *FLAG_NAMES))
+    only(query, LIST_NAMES)
     limit = params.integer(query, "limit", 20, minimum=0, maximum=MAX_LIMIT)
     offset = params.integer(query, "offset", 0, minimum=0)
     order = _ORDERS[params.choice(query, "order", "desc", tuple(_ORDERS)) or "desc"]
@@ -100,14 +110,30 @@ def list_calls(context: Context) -> Reply:
 
 
 ROUTES = (
-    Route("GET", "/v1/calls/{callId}", "get-call", get_call),
-    Route("GET", "/v1/calls", "list-calls", list_calls),
+    Route(
+        "GET",
+        "/v1/calls/{callId}",
+        "get-call",
+        get_call,
+        query=FLAG_PARAMS,
+        response_schema="contactship/call.json",
+    ),
+    Route(
+        "GET",
+        "/v1/calls",
+        "list-calls",
+        list_calls,
+        query=LIST_PARAMS,
+        response_schema="contactship/list.json",
+    ),
     Route(
         "POST",
         "/v1/calls/single-phone-call",
         "single-phone-call",
         single_phone_call,
         "contactship/single-phone-call.request.json",
+        status=201,
+        response_schema="contactship/create-call.json",
     ),
     Route(
         "POST",
@@ -115,5 +141,8 @@ ROUTES = (
         "single-contact-call",
         single_contact_call,
         "contactship/single-contact-call.request.json",
+        status=201,
+        response_schema="contactship/create-call.json",
+        raises=(ContactNotFound("c1d2e3f4-a5b6-7890-cdef-123456789012"),),
     ),
 )

@@ -19,15 +19,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import toon_format
-
 from sandbox import params
 from sandbox.model import Call, ToolCall, Turn
-from sandbox.vendor import Query
+from sandbox.vendor import Param, Query
 
 Format = Literal["json", "toon"]
 FORMATS: tuple[Format, ...] = ("json", "toon")
-FLAG_NAMES = ("include_transcript", "include_words", "include_tools", "transcript_format")
+# The four flags as query parameters; booleans are exactly `true` or `false`.
+FLAG_PARAMS: tuple[Param, ...] = (
+    Param(
+        "include_transcript",
+        {"type": "boolean"},
+        description="chat_history; true by default for one call, false for lists",
+    ),
+    Param(
+        "include_words",
+        {"type": "boolean", "default": False},
+        description="per-word timings, only with include_transcript=true",
+    ),
+    Param("include_tools", {"type": "boolean", "default": False}),
+    Param("transcript_format", {"enum": ["json", "toon"], "default": "json"}),
+)
+FLAG_NAMES = tuple(p.name for p in FLAG_PARAMS)
 TRANSCRIPT_KEYS = ("chat_history", "chat_history_with_tools", "transcript_format")
 
 
@@ -110,7 +123,12 @@ def with_tools(call: Call, flags: Flags) -> list[dict[str, Any]]:
 
 
 def _formatted(entries: list[dict[str, Any]], fmt: Format) -> list[dict[str, Any]] | str:
-    return toon_format.encode(entries) if fmt == "toon" else entries
+    if fmt == "json":
+        return entries
+    import toon_format  # (when a client first asks for TOON)
+
+    encoded: str = toon_format.encode(entries)
+    return encoded
 
 
 def transcript_fields(call: Call, flags: Flags) -> Mapping[str, Any]:

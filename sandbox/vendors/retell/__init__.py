@@ -11,8 +11,9 @@ from sandbox.errors import SandboxError
 from sandbox.model import Call
 from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.retell.errors import render_error
-from sandbox.vendors.retell.render import call_id, render_call
+from sandbox.vendors.retell.render import render_call
 from sandbox.vendors.retell.routes import ROUTES
+from sandbox.vendors.retell.webhooks import WEBHOOKS
 
 
 class Retell(Vendor):
@@ -24,6 +25,7 @@ class Retell(Vendor):
     content_type = "application/json; charset=utf-8"
     routes: ClassVar[tuple[Route, ...]] = ROUTES
     lookup_route = "get-call"
+    webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (
         Example("get-call", "/v2/get-call/{call_id}", 200),
         Example("list-calls", "/v3/list-calls", 200, {"limit": 5, "include_total": True}),
@@ -42,8 +44,8 @@ class Retell(Vendor):
         yield "retell/call.json", render_call(call)
         yield "retell/call-v3.json", render_call(call, transcripts=False)
 
-    def external_id(self, call: Call) -> str:
-        return call_id(call)
+    def format_id(self, canonical_id: str) -> str:
+        return "call_" + canonical_id.replace("-", "")
 
     def canonical_id(self, external_id: str) -> str | None:
         """`call_<32 hex>` -> the canonical UUID; anything else is an id Retell never issued."""

@@ -1,13 +1,18 @@
 """Every SandboxError in Retell's shape: `{"status": "error", "message": ...}`.
 
 The messages of 401, 404, 422 and 500 are the examples in Retell's OpenAPI document, word for
-word; a 400 names the field to fix, as Retell's validation errors do.
+word; a 400 names the field to fix, as Retell's validation errors do. An injected status (a
+`Prefer: code=`, a fault rule, a rate limit) gets the OpenAPI document's example message for that
+status, and the status's reason phrase where the document has none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sandbox.errors import (
     CallNotFound,
+    InjectedStatus,
     InvalidRequest,
     MalformedBody,
     PayloadTooLarge,
@@ -19,6 +24,20 @@ from sandbox.vendor import Reply
 
 SCHEMA = "retell/error.json"
 
+# `components.responses` of Retell's OpenAPI document: each status's example message.
+DOCUMENTED: Mapping[int, str] = {
+    400: "Invalid request format, please check API reference.",
+    401: "API key is missing or invalid.",
+    402: "Trial has ended, please add payment method.",
+    403: "Forbidden",
+    404: "The requested resource was not found.",
+    409: "Resource update conflict.",
+    412: "Precondition failed for conditional update.",
+    422: "Cannot find requested asset under given api key.",
+    429: "Account rate limited, please throttle your requests.",
+    500: "An unexpected server error occurred.",
+}
+
 
 def _error(status: int, message: str) -> Reply:
     return Reply(status, {"status": "error", "message": message}, SCHEMA)
@@ -27,15 +46,17 @@ def _error(status: int, message: str) -> Reply:
 def render_error(error: SandboxError) -> Reply:
     match error:
         case Unauthorized():
-            return _error(401, "API key is missing or invalid.")
+            return _error(401, DOCUMENTED[401])
         case CallNotFound():
             # Retell's spec lists no 404 for get-call: an unknown id is a 422.
-            return _error(422, "Cannot find requested asset under given api key.")
+            return _error(422, DOCUMENTED[422])
         case RouteNotFound():
-            return _error(404, "The requested resource was not found.")
+            return _error(404, DOCUMENTED[404])
+        case InjectedStatus(status=status):
+            return _error(status, DOCUMENTED.get(status, error.phrase))
         case InvalidRequest() | MalformedBody():
             return _error(400, error.detail)
         case PayloadTooLarge():
             return _error(413, error.detail)
         case _:
-            return _error(500, "An unexpected server error occurred.")
+            return _error(500, DOCUMENTED[500])

@@ -49,27 +49,24 @@ def agent_id(agent: Agent) -> str:
     return agent.vendor_ids.get("retell") or "agent_" + agent.id.replace("-", "")[:26]
 
 
-def _seconds(ms: int) -> float:
-    return round(ms / 1000, 3)
-
-
 def _utterance(turn: Turn) -> dict[str, Any]:
+    # Word times in seconds: for whole ms, ms / 1000 is already the nearest double to the
+    # value with 3 decimals.
     return {
         "role": turn.role,
         "content": turn.text,
         "words": [
-            {"word": w.text, "start": _seconds(w.start_ms), "end": _seconds(w.end_ms)}
-            for w in turn.words
+            {"word": w.text, "start": w.start_ms / 1000, "end": w.end_ms / 1000} for w in turn.words
         ],
     }
 
 
-def _with_tool_calls(call: Call) -> list[dict[str, Any]]:
+def _with_tool_calls(call: Call, utterances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Utterances with each tool invocation and result woven in after the turn it followed."""
     entries: list[dict[str, Any]] = []
     pending = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
-    for position, turn in enumerate(call.turns):
-        entries.append(_utterance(turn))
+    for position, utterance in enumerate(utterances):
+        entries.append(utterance)
         for tool in (t for t in pending if t.after_turn == position):
             entries.append(
                 {
@@ -143,9 +140,11 @@ def render_call(call: Call, *, transcripts: bool = True) -> dict[str, Any]:
     if call.duration_ms is not None:
         body["duration_ms"] = call.duration_ms
     if transcripts and call.scenario.connected:
+        # The same utterances in both lists (bodies are encoded, never changed in place).
+        utterances = [_utterance(t) for t in call.turns]
         body["transcript"] = call.transcript
-        body["transcript_object"] = [_utterance(t) for t in call.turns]
-        body["transcript_with_tool_calls"] = _with_tool_calls(call)
+        body["transcript_object"] = utterances
+        body["transcript_with_tool_calls"] = _with_tool_calls(call, utterances)
     if call.recording_url is not None:
         stem = call.recording_url.rsplit(".", 1)[0]
         body["recording_url"] = call.recording_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -122,14 +123,21 @@ def _items(
             yield call, item
 
 
+def _whole(body: Mapping[str, Any], name: str, default: int) -> int:
+    """An integer field: JSON Schema's integers include 5.0, which Node reads as 5."""
+    return int(body.get(name, default))
+
+
 def list_calls_v3(context: Context) -> Reply:
     body = context.body
     order = _ORDER[body.get("sort_order", "descending")]
-    limit = body.get("limit", 50)
+    limit = _whole(body, "limit", 50)
     matches = v3_predicate(body.get("filter_criteria", {}))
     after = _cursor(context, body["pagination_key"]) if "pagination_key" in body else None
     found = _items(context, order, after, matches, transcripts=False)
-    page = list(itertools.islice(found, body.get("skip", 0), body.get("skip", 0) + limit + 1))
+    # A skip past any list's end is an empty page (islice takes nothing above sys.maxsize).
+    skip = min(_whole(body, "skip", 0), sys.maxsize - limit - 1)
+    page = list(itertools.islice(found, skip, skip + limit + 1))
     has_more = len(page) > limit
     page = page[:limit]
     response: dict[str, Any] = {"items": [item for _, item in page], "has_more": has_more}
@@ -145,14 +153,21 @@ def list_calls_v2(context: Context) -> Reply:
     order = _ORDER[body.get("sort_order", "descending")]
     after = _cursor(context, body["pagination_key"]) if "pagination_key" in body else None
     matches = v2_predicate(body.get("filter_criteria", {}))
-    page = itertools.islice(_items(context, order, after, matches, True), body.get("limit", 50))
+    page = itertools.islice(_items(context, order, after, matches, True), _whole(body, "limit", 50))
     return Reply(200, [item for _, item in page], "retell/list-v2.json")
 
 
 ROUTES = (
-    Route("GET", "/v2/get-call/{call_id}", "get-call", get_call),
     Route(
-        "POST", "/v3/list-calls", "list-calls", list_calls_v3, "retell/list-calls-v3.request.json"
+        "GET", "/v2/get-call/{call_id}", "get-call", get_call, response_schema="retell/call.json"
+    ),
+    Route(
+        "POST",
+        "/v3/list-calls",
+        "list-calls",
+        list_calls_v3,
+        "retell/list-calls-v3.request.json",
+        response_schema="retell/list-v3.json",
     ),
     Route(
         "POST",
@@ -160,6 +175,7 @@ ROUTES = (
         "list-calls-v2",
         list_calls_v2,
         "retell/list-calls-v2.request.json",
+        response_schema="retell/list-v2.json",
     ),
     Route(
         "POST",
@@ -167,6 +183,8 @@ ROUTES = (
         "create-phone-call",
         create_phone_call,
         "retell/create-phone-call.request.json",
+        status=201,
+        response_schema="retell/call.json",
     ),
     Route(
         "PATCH",
@@ -174,6 +192,7 @@ ROUTES = (
         "update-call",
         update_call,
         "retell/update-call.request.json",
+        response_schema="retell/call.json",
     ),
-    Route("DELETE", "/v2/delete-call/{call_id}", "delete-call", delete_call),
+    Route("DELETE", "/v2/delete-call/{call_id}", "delete-call", delete_call, status=204),
 )

@@ -14,8 +14,9 @@ from sandbox.model import Call
 from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.zudu.auth import KEY_HEADER, SECRET_HEADER, KeyAndSecret, format_problem
 from sandbox.vendors.zudu.errors import render_error
-from sandbox.vendors.zudu.render import call_id, render_call
+from sandbox.vendors.zudu.render import render_call
 from sandbox.vendors.zudu.routes import ROUTES
+from sandbox.vendors.zudu.webhooks import WEBHOOKS
 
 _CALL_ID = re.compile(r"call_[0-9a-f]{32}")
 
@@ -29,6 +30,7 @@ class Zudu(Vendor):
     content_type = "application/json"
     routes: ClassVar[tuple[Route, ...]] = ROUTES
     lookup_route = "get-call"
+    webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (
         Example("get-call", "/api/calls/{call_id}", 200),
         Example("list-calls", "/api/calls", 200, {"page": 0, "limit": 5}),
@@ -46,8 +48,8 @@ class Zudu(Vendor):
     def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
         yield "zudu/call.json", render_call(call)
 
-    def external_id(self, call: Call) -> str:
-        return call_id(call)
+    def format_id(self, canonical_id: str) -> str:
+        return "call_" + canonical_id.replace("-", "")
 
     def canonical_id(self, external_id: str) -> str | None:
         """`call_<32 hex>` -> the canonical UUID; anything else is an id Zudu never issued."""

@@ -18,7 +18,7 @@ from sandbox.errors import InvalidRequest, Problem
 from sandbox.model import Call
 from sandbox.params import choice, integer
 from sandbox.store import Order
-from sandbox.vendor import Query
+from sandbox.vendor import Param, Query
 from sandbox.vendors.zudu.render import CALL_STATUSES, CALL_TYPE, facts
 
 DEFAULT_LIMIT = 50  # the generated docs' example; the hand-written page shows 20
@@ -27,9 +27,27 @@ SORT_BY = ("created_at", "start_timestamp")
 SORT_ORDER: Mapping[str, Order] = {"descending": "desc", "ascending": "asc"}
 CALL_TYPES = tuple(CALL_TYPE.values())
 
-# GET /api/calls takes filter_criteria flattened into the query string.
-QUERY_FILTERS = ("call_status", "call_type", "agent_id", "min_duration_ms", "max_duration_ms")
-QUERY_NAMES = ("page", "limit", "sort_by", "sort_order", *QUERY_FILTERS, "transcript_search")
+# GET /api/calls takes filter_criteria flattened into the query string; a list is sent as
+# repeated parameters or comma-separated, and enums in any case.
+QUERY_PARAMS: tuple[Param, ...] = (
+    Param("page", {"type": "integer", "minimum": 0, "default": 0}, description="0-based page"),
+    Param(
+        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+    ),
+    Param("sort_by", {"enum": list(SORT_BY), "default": "created_at"}),
+    Param("sort_order", {"enum": list(SORT_ORDER), "default": "descending"}),
+    Param("call_status", {"type": "array", "items": {"enum": list(CALL_STATUSES)}}, explode=True),
+    Param("call_type", {"type": "array", "items": {"enum": list(CALL_TYPES)}}, explode=True),
+    Param("agent_id", {"type": "array", "items": {"type": "string"}}, explode=True),
+    Param("min_duration_ms", {"type": "integer", "minimum": 0}),
+    Param("max_duration_ms", {"type": "integer", "minimum": 0}),
+    Param(
+        "transcript_search",
+        {"type": "string"},
+        description="every word must occur in the transcript, in any case",
+    ),
+)
+QUERY_NAMES = tuple(p.name for p in QUERY_PARAMS)
 
 Facts = Mapping[str, Any]
 
@@ -56,8 +74,9 @@ def from_body(body: Mapping[str, Any]) -> Listing:
         if key in criteria:
             criteria[key] = _upper(criteria[key])
     return Listing(
-        page=body.get("page", 0),
-        limit=body.get("limit", DEFAULT_LIMIT),
+        # JSON Schema's integers include 5.0; the list echoes them back as integers.
+        page=int(body.get("page", 0)),
+        limit=int(body.get("limit", DEFAULT_LIMIT)),
         sort_by=body.get("sort_by", "created_at"),
         sort_order=body.get("sort_order", "descending"),
         filters=criteria,

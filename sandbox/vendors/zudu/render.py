@@ -99,12 +99,12 @@ def _tool_entries(tool: ToolCall) -> list[dict[str, Any]]:
     ]
 
 
-def _with_tool_calls(call: Call) -> list[dict[str, Any]]:
+def _with_tool_calls(call: Call, utterances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Utterances with each tool invocation and result woven in after the turn it followed."""
     entries: list[dict[str, Any]] = []
     pending = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
-    for position, turn in enumerate(call.turns):
-        entries.append(_utterance(call, turn))
+    for position, utterance in enumerate(utterances):
+        entries.append(utterance)
         for tool in (t for t in pending if t.after_turn == position):
             entries += _tool_entries(tool)
     return entries
@@ -237,6 +237,7 @@ def render_call(call: Call) -> dict[str, Any]:
     """The call object of GET /api/calls/{callId}, list items, update and create answers."""
     cid = call_id(call)
     caller, callee = numbers(call)
+    utterances = [_utterance(call, t) for t in call.turns]
     body: dict[str, Any] = {
         "id": call.id,
         "agent_id": agent_id(call.agent),
@@ -262,8 +263,9 @@ def render_call(call: Call) -> dict[str, Any]:
         "metadata": dict(call.metadata),
         "events": events(call),
         "transcript": transcript(call),
-        "transcript_object": [_utterance(call, t) for t in call.turns],
-        "transcript_with_tool_calls": _with_tool_calls(call),
+        # The same utterances in both lists (bodies are encoded, never changed in place).
+        "transcript_object": utterances,
+        "transcript_with_tool_calls": _with_tool_calls(call, utterances),
         "latency": _latency(call),
         "call_analysis": _analysis(call),
         "call_cost": _cost(call),

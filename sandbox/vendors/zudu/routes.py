@@ -13,7 +13,14 @@ from sandbox.calls import new_call
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.model import Agent, Call, Scenario
 from sandbox.vendor import Context, Reply, Route
-from sandbox.vendors.zudu.listing import Listing, from_body, from_query, pagination, select
+from sandbox.vendors.zudu.listing import (
+    QUERY_PARAMS,
+    Listing,
+    from_body,
+    from_query,
+    pagination,
+    select,
+)
 from sandbox.vendors.zudu.render import (
     VENDOR,
     agent_id,
@@ -219,18 +226,44 @@ def create_phone_call(context: Context) -> Reply:
 
 
 ROUTES = (
-    Route("GET", "/api/calls/{callId}", "get-call", get_call),
-    Route("POST", "/api/calls", "list-calls", list_calls, "zudu/list-calls.request.json"),
-    Route("GET", "/api/calls", "list-calls-get", list_calls_get),
+    Route("GET", "/api/calls/{callId}", "get-call", get_call, response_schema="zudu/get.json"),
     Route(
-        "PUT", "/api/calls/{callId}", "update-call", update_call, "zudu/update-call.request.json"
+        "POST",
+        "/api/calls",
+        "list-calls",
+        list_calls,
+        "zudu/list-calls.request.json",
+        response_schema="zudu/list.json",
     ),
-    Route("DELETE", "/api/calls/{callId}", "delete-call", delete_call),
+    Route(
+        "GET",
+        "/api/calls",
+        "list-calls-get",
+        list_calls_get,
+        query=QUERY_PARAMS,
+        response_schema="zudu/list.json",
+    ),
+    Route(
+        "PUT",
+        "/api/calls/{callId}",
+        "update-call",
+        update_call,
+        "zudu/update-call.request.json",
+        response_schema="zudu/update.json",
+    ),
+    Route(
+        "DELETE",
+        "/api/calls/{callId}",
+        "delete-call",
+        delete_call,
+        response_schema="zudu/delete.json",
+    ),
     Route(
         "POST",
         "/api/calls/create-phone-call",
         "create-phone-call",
         create_phone_call,
         "zudu/create-phone-call.request.json",
+        response_schema="zudu/create-phone-call.json",
     ),
 )
