@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sandbox.errors import InvalidRequest
 from sandbox.ids import digest_int, uuid_from
 from sandbox.model import Agent, Call, CallType, Contact, Direction, Scenario
 
@@ -60,3 +61,23 @@ def new_call(
         vendor_overrides=dict(vendor_overrides or {}),
         webhook_url=webhook_url,
     )
+
+
+def placing_agent(
+    agents: Sequence[Agent],
+    *,
+    wanted: str | None,
+    spell: Callable[[Agent], str],
+    from_number: str,
+    location: str = "body.override_agent_id",
+) -> Agent:
+    """The agent that places a created phone call, as Retell and its clones choose it: the one
+    named by an override (by its id as the vendor spells it), else the agent bound to the
+    calling number, else (the sandbox has no number inventory) the tenant's first agent."""
+    if wanted is not None:
+        for agent in agents:
+            if spell(agent) == wanted:
+                return agent
+        known = ", ".join(spell(a) for a in agents)
+        raise InvalidRequest.one(location, f"no agent {wanted!r}; use one of {known}")
+    return next((a for a in agents if a.phone_number == from_number), agents[0])

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sandbox.calls import new_call
+from sandbox.calls import new_call, placing_agent
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.model import Agent, Call
 from sandbox.store import Order, SortKey
@@ -34,18 +34,12 @@ def get_call(context: Context) -> Reply:
 
 
 def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
-    agents = context.tenant.agents
-    wanted = body.get("override_agent_id")
-    if wanted is not None:
-        for agent in agents:
-            if agent_id(agent) == wanted:
-                return agent
-        known = ", ".join(agent_id(a) for a in agents)
-        raise InvalidRequest.one(
-            "body.override_agent_id", f"no agent {wanted!r}; use one of {known}"
-        )
-    # The number's bound outbound agent places the call; any other number uses the first agent.
-    return next((a for a in agents if a.phone_number == body["from_number"]), agents[0])
+    return placing_agent(
+        context.tenant.agents,
+        wanted=body.get("override_agent_id"),
+        spell=agent_id,
+        from_number=body["from_number"],
+    )
 
 
 def create_phone_call(context: Context) -> Reply:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.calls import new_call
+from sandbox.calls import new_call, placing_agent
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.model import Agent, Call, Scenario
 from sandbox.vendor import Context, Reply, Route
@@ -174,18 +174,12 @@ def delete_call(context: Context) -> Reply:
 
 
 def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
-    agents = context.tenant.agents
-    wanted = body.get("override_agent_id")
-    if wanted is not None:
-        for agent in agents:
-            if agent_id(agent) == wanted:
-                return agent
-        known = ", ".join(agent_id(a) for a in agents)
-        raise InvalidRequest.one(
-            "body.override_agent_id", f"no agent {wanted!r}; use one of {known}"
-        )
-    # The agent bound to the calling number places the call; any other number uses the first.
-    return next((a for a in agents if a.phone_number == body["from_number"]), agents[0])
+    return placing_agent(
+        context.tenant.agents,
+        wanted=body.get("override_agent_id"),
+        spell=agent_id,
+        from_number=body["from_number"],
+    )
 
 
 def create_phone_call(context: Context) -> Reply:
