@@ -170,6 +170,28 @@ def _responses(vendor: Vendor, route: Route, components: _Components) -> dict[st
     return responses
 
 
+def _literal_siblings(vendor: Vendor, route: Route, name: str) -> list[str]:
+    """The values of path parameter `name` that another route of the same method serves as a
+    literal path segment: requests with them never reach `route`."""
+    segments = route.path.split("/")
+    position = segments.index("{" + name + "}")
+    taken: list[str] = []
+    for other in vendor.routes:
+        theirs = other.path.split("/")
+        if other is route or other.method != route.method or len(theirs) != len(segments):
+            continue
+        literal = theirs[position]
+        if _PATH_PARAM.fullmatch(literal):
+            continue
+        rest_agrees = all(
+            i == position or a == b or _PATH_PARAM.fullmatch(a) or _PATH_PARAM.fullmatch(b)
+            for i, (a, b) in enumerate(zip(segments, theirs, strict=True))
+        )
+        if rest_agrees and literal not in taken:
+            taken.append(literal)
+    return taken
+
+
 def _query_parameter(param: Param) -> dict[str, Any]:
     parameter: dict[str, Any] = {
         "name": param.name,
@@ -189,11 +211,17 @@ def _operation(
 ) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     for name in _PATH_PARAM.findall(route.path):
+        schema: dict[str, Any] = {"type": "string", "minLength": 1}
+        taken = _literal_siblings(vendor, route, name)
+        if taken:
+            # `GET /v1/calls/query` is the query route, never the call with id "query":
+            # concrete paths win over templated ones (as in OpenAPI and the vendors' routers).
+            schema["not"] = {"enum": taken}
         parameter: dict[str, Any] = {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "minLength": 1},
+            "schema": schema,
         }
         if example_id is not None:
             parameter["example"] = example_id

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sandbox.model import Call, LatencySeries
+from sandbox.model import Call, LatencySeries, ToolCall
 
 OMIT = "$omit"
 """An override key listing fields a docs example does not show, so the pinned call drops them."""
@@ -44,3 +45,34 @@ def latency_summary(series: LatencySeries) -> dict[str, Any]:
         "num": len(series.values),
         "values": list(series.values),
     }
+
+
+def tool_call_entries(tool: ToolCall) -> list[dict[str, Any]]:
+    """A tool call as Retell's `transcript_with_tool_calls` shows it (ContactShip and Zudu,
+    both built on Retell, use the same entries): the invocation, with its arguments as a JSON
+    string, then the result."""
+    return [
+        {
+            "role": "tool_call_invocation",
+            "tool_call_id": tool.id,
+            "name": tool.name,
+            "arguments": json.dumps(dict(tool.arguments), separators=(",", ":")),
+        },
+        {
+            "role": "tool_call_result",
+            "tool_call_id": tool.id,
+            "content": tool.result,
+            "successful": tool.successful,
+        },
+    ]
+
+
+def weave_tool_calls(call: Call, utterances: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`utterances` (one per turn, in the vendor's shape) with every tool call's entries after
+    the turn it followed, in the order the calls were made."""
+    tools = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
+    entries = [e for t in tools if t.after_turn < 0 for e in tool_call_entries(t)]
+    for position, utterance in enumerate(utterances):
+        entries.append(utterance)
+        entries += [e for t in tools if t.after_turn == position for e in tool_call_entries(t)]
+    return entries

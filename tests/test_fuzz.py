@@ -72,6 +72,14 @@ def _operations(app: Starlette, vendor: Vendor) -> Iterator[Any]:
         yield result.ok()
 
 
+def _literal(case: Any, name: str) -> list[str]:
+    """The values the operation's document excludes for path parameter `name`."""
+    for parameter in case.operation.definition.raw.get("parameters", []):
+        if parameter.get("in") == "path" and parameter.get("name") == name:
+            return list(parameter.get("schema", {}).get("not", {}).get("enum", []))
+    return []
+
+
 def _runner(
     operation: Any,
     mode: GenerationMode,
@@ -106,7 +114,10 @@ def test_schemathesis_finds_no_5xx_and_no_schema_break(vendor: Vendor) -> None:
 
     def send(case: Any, data: st.DataObject) -> None:
         for name, value in case.path_parameters.items():
-            case.path_parameters[name] = data.draw(st.sampled_from(ids) | st.just(value))
+            drawn = data.draw(st.sampled_from(ids) | st.just(value))
+            # A value that is another route's literal segment (Callab's `GET /calls/query`)
+            # is a request for that route, not for this operation: judge it there.
+            case.path_parameters[name] = ids[0] if drawn in _literal(case, name) else drawn
         positive = case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE
         if positive and isinstance(case.body, dict):
             for name, value in known.items():

@@ -14,13 +14,13 @@ is "1".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sandbox import params
-from sandbox.model import Call, ToolCall, Turn
+from sandbox.model import Call, Turn
+from sandbox.rendering import weave_tool_calls
 from sandbox.vendor import Param, Query
 
 Format = Literal["json", "toon"]
@@ -90,36 +90,13 @@ def utterance(turn: Turn, *, words: bool) -> dict[str, Any]:
     return entry
 
 
-def _tool_entries(tool: ToolCall) -> list[dict[str, Any]]:
-    return [
-        {
-            "role": "tool_call_invocation",
-            "tool_call_id": tool.id,
-            "name": tool.name,
-            # Arguments are a JSON string, as Retell sends them.
-            "arguments": json.dumps(dict(tool.arguments), separators=(",", ":")),
-        },
-        {
-            "role": "tool_call_result",
-            "tool_call_id": tool.id,
-            "content": tool.result,
-            "successful": tool.successful,
-        },
-    ]
-
-
 def chat_history(call: Call, flags: Flags) -> list[dict[str, Any]]:
     return [utterance(t, words=flags.with_words) for t in call.turns]
 
 
 def with_tools(call: Call, flags: Flags) -> list[dict[str, Any]]:
     """Utterances with each tool invocation and its result after the turn it followed."""
-    tools = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
-    entries = [e for t in tools if t.after_turn < 0 for e in _tool_entries(t)]
-    for position, turn in enumerate(call.turns):
-        entries.append(utterance(turn, words=flags.with_words))
-        entries += [e for t in tools if t.after_turn == position for e in _tool_entries(t)]
-    return entries
+    return weave_tool_calls(call, [utterance(t, words=flags.with_words) for t in call.turns])
 
 
 def _formatted(entries: list[dict[str, Any]], fmt: Format) -> list[dict[str, Any]] | str:

@@ -8,12 +8,11 @@ them: nothing of the conversation before it connected, no end or analysis while 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from sandbox.model import Agent, Call, Scenario, Turn
-from sandbox.rendering import latency_summary, with_overrides
+from sandbox.rendering import latency_summary, weave_tool_calls, with_overrides
 
 STATUS: Mapping[Scenario, str] = {
     Scenario.COMPLETED: "ended",
@@ -59,32 +58,6 @@ def _utterance(turn: Turn) -> dict[str, Any]:
             {"word": w.text, "start": w.start_ms / 1000, "end": w.end_ms / 1000} for w in turn.words
         ],
     }
-
-
-def _with_tool_calls(call: Call, utterances: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Utterances with each tool invocation and result woven in after the turn it followed."""
-    entries: list[dict[str, Any]] = []
-    pending = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
-    for position, utterance in enumerate(utterances):
-        entries.append(utterance)
-        for tool in (t for t in pending if t.after_turn == position):
-            entries.append(
-                {
-                    "role": "tool_call_invocation",
-                    "tool_call_id": tool.id,
-                    "name": tool.name,
-                    "arguments": json.dumps(dict(tool.arguments), separators=(",", ":")),
-                }
-            )
-            entries.append(
-                {
-                    "role": "tool_call_result",
-                    "tool_call_id": tool.id,
-                    "content": tool.result,
-                    "successful": tool.successful,
-                }
-            )
-    return entries
 
 
 def _token_usage(call: Call) -> dict[str, Any]:
@@ -144,7 +117,7 @@ def render_call(call: Call, *, transcripts: bool = True) -> dict[str, Any]:
         utterances = [_utterance(t) for t in call.turns]
         body["transcript"] = call.transcript
         body["transcript_object"] = utterances
-        body["transcript_with_tool_calls"] = _with_tool_calls(call, utterances)
+        body["transcript_with_tool_calls"] = weave_tool_calls(call, utterances)
     if call.recording_url is not None:
         stem = call.recording_url.rsplit(".", 1)[0]
         body["recording_url"] = call.recording_url

@@ -9,12 +9,11 @@ null (or an empty list), as Zudu's "create call" example shows for a fresh call.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.model import Agent, Call, Scenario, ToolCall, Turn
-from sandbox.rendering import latency_summary, with_overrides
+from sandbox.model import Agent, Call, Scenario, Turn
+from sandbox.rendering import latency_summary, weave_tool_calls, with_overrides
 
 VENDOR = "zudu"
 
@@ -80,34 +79,6 @@ def _utterance(call: Call, turn: Turn) -> dict[str, Any]:
             {"word": w.text, "start": base + w.start_ms, "end": base + w.end_ms} for w in turn.words
         ],
     }
-
-
-def _tool_entries(tool: ToolCall) -> list[dict[str, Any]]:
-    return [
-        {
-            "role": "tool_call_invocation",
-            "tool_call_id": tool.id,
-            "name": tool.name,
-            "arguments": json.dumps(dict(tool.arguments), separators=(",", ":")),
-        },
-        {
-            "role": "tool_call_result",
-            "tool_call_id": tool.id,
-            "content": tool.result,
-            "successful": tool.successful,
-        },
-    ]
-
-
-def _with_tool_calls(call: Call, utterances: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Utterances with each tool invocation and result woven in after the turn it followed."""
-    entries: list[dict[str, Any]] = []
-    pending = sorted(call.tool_calls, key=lambda t: (t.after_turn, t.at_ms))
-    for position, utterance in enumerate(utterances):
-        entries.append(utterance)
-        for tool in (t for t in pending if t.after_turn == position):
-            entries += _tool_entries(tool)
-    return entries
 
 
 def numbers(call: Call) -> tuple[str | None, str | None]:
@@ -265,7 +236,7 @@ def render_call(call: Call) -> dict[str, Any]:
         "transcript": transcript(call),
         # The same utterances in both lists (bodies are encoded, never changed in place).
         "transcript_object": utterances,
-        "transcript_with_tool_calls": _with_tool_calls(call, utterances),
+        "transcript_with_tool_calls": weave_tool_calls(call, utterances),
         "latency": _latency(call),
         "call_analysis": _analysis(call),
         "call_cost": _cost(call),
