@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sandbox.lifecycle import Phase
 from sandbox.model import Call
@@ -76,6 +76,10 @@ class AnswerCache:
         size = len(answer.payload or b"")
         if size > self.max_bytes:
             return
+        if answer.payload is not None:
+            # An exact copy: the encoder's bytes keep its whole working buffer (orjson's is at
+            # least 64 KiB), which a thousand kept answers would multiply.
+            answer = replace(answer, payload=bytes(memoryview(answer.payload)))
         with self._lock:
             previous = self._kept.pop(key, None)
             if previous is not None:

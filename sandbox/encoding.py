@@ -5,8 +5,9 @@ writes (the form the vendors' JSON stacks send), made by orjson in a tenth of th
 orjson and the standard library disagree on a few things, each of which takes the standard
 library's path instead, so the bytes never depend on which encoder made them:
 - floats below 1e-4 (`1e-05` against orjson's `0.00001`, `2.5e-07` against `2.5e-7`): orjson
-  spells them with `0.0000` or a digit followed by `e-`, so any body holding either sequence
-  anywhere (in a string too, rarely) is re-encoded;
+  spells them with `0.0000` or with digits followed by `e-`, so any body holding a number that
+  starts so is re-encoded (a number follows `:`, `,` or `[` in compact JSON; a string holding
+  such a sequence after one of those, rarely, is re-encoded too, which costs time, not bytes);
 - integers beyond 64 bits, keys that are not strings, and types only one of the two encodes
   (dataclasses, datetimes): orjson refuses them and the standard library decides;
 - NaN and infinities, which the standard library writes as the non-JSON tokens `NaN` and
@@ -18,13 +19,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 import orjson
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-_SMALL_FLOAT = re.compile(rb"[0-9]e-|0\.0000")
+_NUMBER_BYTES = frozenset(b"0123456789.-")
 
 
 def _refuse(value: Any) -> Any:
@@ -42,9 +42,29 @@ def encode(body: Any) -> bytes:
         payload = orjson.dumps(body, default=_refuse, option=_OPTIONS)
     except TypeError:  # (orjson.JSONEncodeError is one)
         return standard(body)
-    if (b"e-" in payload or b"0.0000" in payload) and _SMALL_FLOAT.search(payload):
+    if (b"e-" in payload or b"0.0000" in payload) and has_small_float(payload):
         return standard(body)
     return payload
+
+
+def has_small_float(payload: bytes) -> bool:
+    """Whether compact JSON `payload` may hold a number orjson spells otherwise than the
+    standard library: one that follows `:`, `,`, `[` or starts the payload and contains `e-` or
+    starts `0.0000`. Strings rarely hold such a sequence after one of those; when one does,
+    the answer is yes, which costs time, not bytes."""
+    # Each `e-` or `0.0000` found (by bytes.find: most are inside ids, `...30e-7a9c...`), then
+    # judged by what comes before the digits it ends.
+    for needle in (b"e-", b"0.0000"):
+        at = payload.find(needle)
+        while at != -1:
+            start = at
+            while start > 0 and payload[start - 1] in _NUMBER_BYTES:
+                start -= 1
+            number = start < at or needle == b"0.0000"  # (`e-` needs a digit before it)
+            if number and (start == 0 or payload[start - 1] in b":,["):
+                return True
+            at = payload.find(needle, at + 1)
+    return False
 
 
 def _finite(text: str) -> float:

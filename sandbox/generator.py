@@ -20,15 +20,15 @@ the reference instant, so none of them ends in the sandbox's future.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
-import threading
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-
-from faker import Faker
 
 from sandbox import dialogues
 from sandbox.fixtures import FixtureSet, Tenant
@@ -49,6 +49,7 @@ from sandbox.model import (
     Turn,
     Word,
 )
+from sandbox.people import People, people
 
 LIVE: tuple[Scenario, ...] = (Scenario.IN_PROGRESS, Scenario.QUEUED, Scenario.SCHEDULED)
 ENDED: tuple[Scenario, ...] = tuple(s for s in Scenario if s.ended)
@@ -120,10 +121,9 @@ class Generator:
         self._seed = fixtures.seed
         self._reference = fixtures.reference_ms
         self.ids = CallIds(fixtures.seed, self._tenants)
-        self._faker = Faker("en_US")
-        self._lock = threading.Lock()
         mix = fixtures.population.scenario_mix
-        self._mix = [(s, w) for s, w in mix.items() if w > 0]
+        self._outcomes = tuple(s for s, w in mix.items() if w > 0)
+        self._outcome_weights = list(itertools.accumulate(w for w in mix.values() if w > 0))
         self._first_ended: dict[str, tuple[Scenario, ...]] = {}
         self._agents: dict[str, tuple[Agent, ...]] = {}
         for tenant in self._tenants:
@@ -157,7 +157,7 @@ class Generator:
         if len(LIVE) <= index < len(LIVE) + len(ENDED):
             scenario = self._first_ended[tenant][index - len(LIVE)]
         else:
-            scenario = rng.choices([s for s, _ in self._mix], [w for _, w in self._mix])[0]
+            scenario = rng.choices(self._outcomes, cum_weights=self._outcome_weights)[0]
         stage = LIVE[index] if index < len(LIVE) else scenario
         if stage is Scenario.IN_PROGRESS:
             scenario = Scenario.COMPLETED  # a whole conversation, of which a few seconds are said
@@ -178,10 +178,9 @@ class Generator:
         )
 
     def _generate(self, tenant: str, index: int) -> Call:
-        # One Faker is reseeded per call: two threads (a test's server and its in-process
-        # client) must not interleave on it.
-        with self._lock:
-            return _CallBuilder(self, self._tenants[tenant], self.head(tenant, index)).build()
+        # Every draw comes from generators made for this one call, so two threads (a test's
+        # server and its in-process client) may generate at the same time.
+        return _CallBuilder(self, self._tenants[tenant], self.head(tenant, index)).build()
 
     def call(self, tenant: str, index: int) -> Call:
         """Call `index` as a client sees it at the reference instant."""
@@ -201,10 +200,9 @@ class Generator:
             direction=request.direction,
             created_ms=request.created_ms,
         )
-        with self._lock:
-            built = _CallBuilder(self, self._tenants[request.tenant], head).build(
-                dial_at=request.scheduled_ms or request.created_ms
-            )
+        built = _CallBuilder(self, self._tenants[request.tenant], head).build(
+            dial_at=request.scheduled_ms or request.created_ms
+        )
         return replace(
             request,
             scenario=outcome,
@@ -219,10 +217,10 @@ class Generator:
             recording_url=built.recording_url,
         )
 
-    def faker(self, *parts: object) -> Faker:
-        """The shared Faker, reseeded for one call; used synchronously, so calls never mix."""
-        self._faker.seed_instance(digest_int(self._seed, "faker", *parts))
-        return self._faker
+    @property
+    def people(self) -> People:
+        """The names generated calls use (drawn from Faker at the first call generated)."""
+        return people(digest_int(self._seed, "faker"))
 
     @property
     def reference_ms(self) -> int:
@@ -235,11 +233,11 @@ class _CallBuilder:
         self.tenant = tenant
         self.head = head
         self.rng = _rng(generator._seed, "body", *head.key)
-        self.fake = generator.faker(*head.key)
+        self.people = generator.people
 
     def slots(self) -> dict[str, str]:
-        fake, rng = self.fake, self.rng
-        first, last = fake.first_name(), fake.last_name()
+        names, rng = self.people, self.rng
+        first, last = rng.choice(names.first), rng.choice(names.last)
         day = self.head.created_ms + rng.randint(1, 9) * _DAY_MS
         day_text = _day(day)
         hour = rng.randint(8, 15)
@@ -249,22 +247,22 @@ class _CallBuilder:
             "email": f"{first}.{last}@example.com".lower(),
             "agent_first": self.head.agent.name.split()[0],
             "company": self.tenant.name,
-            "doctor": f"Dr. {fake.last_name()}",
+            "doctor": f"Dr. {rng.choice(names.last)}",
             "date_iso": day_text[0],
             "date_spoken": day_text[1],
             "time": f"{hour % 12 or 12}:{rng.choice(['00', '30'])} {'AM' if hour < 12 else 'PM'}",
             "time_alt": f"{(hour + 2) % 12 or 12}:15 {'AM' if hour + 2 < 12 else 'PM'}",
-            "confirmation": f"{fake.bothify('??-####').upper()}",
-            "order": fake.bothify("#######"),
+            "confirmation": f"{_letters(rng, 2)}-{_digits(rng, 4)}",
+            "order": _digits(rng, 7),
             "carrier": rng.choice(["UPS", "FedEx", "DHL", "USPS"]),
-            "street": fake.street_name(),
+            "street": rng.choice(names.streets),
             "plan": rng.choice(["Basic", "Plus", "Premium", "Family"]),
             "discount": str(rng.choice([10, 15, 20])),
             "amount": f"{rng.randint(49, 480)}.{rng.choice(['00', '99', '50'])}",
-            "account": fake.bothify("AC-########"),
-            "last4": fake.numerify("####"),
-            "invoice": fake.bothify("INV-######"),
-            "ticket": fake.bothify("TCK-#####"),
+            "account": f"AC-{_digits(rng, 8)}",
+            "last4": _digits(rng, 4),
+            "invoice": f"INV-{_digits(rng, 6)}",
+            "ticket": f"TCK-{_digits(rng, 5)}",
             "callback": _fictional_number(rng),
             "transfer_to": _fictional_number(rng),
             "country": "US",
@@ -293,7 +291,10 @@ class _CallBuilder:
         steps = self._steps(scenario) if scenario.connected else []
         turns, tools = _timeline(steps, slots, rng)
         if scenario.connected:
-            end = start + (turns[-1].end_ms if turns else 0) + rng.randint(600, 2_000)
+            # The call ends after its last word or tool call (a transfer is the last thing
+            # an agent does).
+            said = max([0, *(t.end_ms for t in turns[-1:]), *(t.at_ms for t in tools[-1:])])
+            end = start + said + rng.randint(600, 2_000)
         else:
             low, high = _UNCONNECTED_SPAN[scenario]
             end = start + rng.randint(low, high)
@@ -381,7 +382,7 @@ class _CallBuilder:
             sentiment = rng.choices(sentiments, (6, 3, 1))[0]
             successful = sentiment != "negative"
         return Analysis(
-            summary=summary.format(**slots),
+            summary=summary.format_map(slots),
             sentiment=sentiment,
             successful=successful,
             in_voicemail=scenario is Scenario.VOICEMAIL,
@@ -395,10 +396,23 @@ def _fictional_number(rng: random.Random) -> str:
     return f"+1{area}5550{rng.randint(100, 199)}"
 
 
-def _day(ms: int) -> tuple[str, str]:
-    from datetime import UTC, datetime
+def _digits(rng: random.Random, count: int) -> str:
+    """`count` random decimal digits (leading zeros too), as on an order or account number."""
+    return f"{rng.randrange(10**count):0{count}d}"
 
-    moment = datetime.fromtimestamp(ms // 1000, tz=UTC)
+
+def _letters(rng: random.Random, count: int) -> str:
+    return "".join(rng.choices(string.ascii_uppercase, k=count))
+
+
+def _day(ms: int) -> tuple[str, str]:
+    return _day_text(ms // _DAY_MS)
+
+
+@lru_cache(maxsize=1_024)  # (a few hundred days cover every appointment generated)
+def _day_text(day: int) -> tuple[str, str]:
+    """The day's date, as written and as said (UTC)."""
+    moment = datetime.fromtimestamp(day * _DAY_MS // 1000, tz=UTC)
     return moment.strftime("%Y-%m-%d"), f"{moment.strftime('%A, %B')} {moment.day}"
 
 
@@ -412,13 +426,13 @@ def _timeline(
     for step in steps:
         if isinstance(step, dialogues.Tool):
             at = cursor + rng.randint(80, 250)
-            arguments = {k: v.format(**slots) for k, v in step.arguments.items()}
+            arguments = {k: v.format_map(slots) for k, v in step.arguments.items()}
             tools.append(
                 ToolCall(
                     id=f"tool_call_{digest_int('tool', slots['account'], len(tools)):064x}"[:22],
                     name=step.name,
                     arguments=arguments,
-                    result=_compact(json.loads(step.result.format(**slots))),
+                    result=_compact(json.loads(step.result.format_map(slots))),
                     successful=True,
                     after_turn=len(turns) - 1,
                     at_ms=at,
@@ -426,12 +440,18 @@ def _timeline(
             )
             cursor = at + rng.randint(300, 1_100)
             continue
-        text = rng.choice(step.lines).format(**slots)
+        text = rng.choice(step.lines).format_map(slots)
+        tokens = text.split()
+        # Two random bytes a word: its pace (45 to 70 ms a letter, and as much for the space)
+        # and the pause after it (20 to 90 ms).
+        draws = rng.randbytes(2 * len(tokens))
+        # (A NamedTuple's constructor is a Python function; tuple.__new__ makes the same tuple.)
+        new = tuple.__new__
         words: list[Word] = []
-        for token in text.split():
-            length = rng.randint(45, 70) * (len(token) + 1)
-            words.append(Word(token, cursor, cursor + length))
-            cursor += length + rng.randint(20, 90)
+        for token, pace, pause in zip(tokens, draws[::2], draws[1::2], strict=True):
+            end = cursor + (45 + pace % 26) * (len(token) + 1)
+            words.append(new(Word, (token, cursor, end)))
+            cursor = end + 20 + pause % 71
         turns.append(Turn(role=step.role, text=text, words=tuple(words)))
         cursor += rng.randint(450, 1_300)
     return turns, tools

@@ -19,7 +19,7 @@ _TAG_BITS = 36  # room for many tenants (open tenancy makes one per key)
 _TAG_MASK = (1 << _TAG_BITS) - 1
 _CHECK_BITS = 122 - _INDEX_BITS - _TAG_BITS
 MAX_INDEX = _INDEX_MASK
-_DECODED = 4096  # ids remembered by CallIds.decode
+_DECODED = 1024  # ids remembered by CallIds.decode
 
 
 def digest(*parts: object) -> bytes:

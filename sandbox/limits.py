@@ -21,15 +21,26 @@ MAX_HEADER_BYTES = 16 * 1024  # every `name: value\r\n`
 
 def check_head(scope: Scope) -> None:
     """Raise HeadTooLarge when the request's URI or headers are over the limits."""
+    read_head(scope)
+
+
+def read_head(scope: Scope) -> dict[str, str]:
+    """The request's headers (names lower-cased; of a repeated one, the last), or
+    HeadTooLarge when its URI or headers are over the limits."""
     uri = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
     if uri > MAX_URI_BYTES:
         raise HeadTooLarge(
             414, f"the URI is {uri} bytes long; send at most {MAX_URI_BYTES} (path and query)"
         )
     fields = scope["headers"]
-    size = sum(len(name) + len(value) + 4 for name, value in fields)
+    headers: dict[str, str] = {}
+    size = 0
+    for name, value in fields:  # (one pass: this runs for every request)
+        size += len(name) + len(value) + 4
+        headers[name.decode("latin-1").lower()] = value.decode("latin-1")
     if size > MAX_HEADER_BYTES:
         raise HeadTooLarge(
             431,
             f"the {len(fields)} headers take {size} bytes; send at most {MAX_HEADER_BYTES}",
         )
+    return headers

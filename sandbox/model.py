@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 
 class Scenario(StrEnum):
@@ -53,8 +53,8 @@ Sentiment = Literal["positive", "negative", "neutral", "unknown"]
 Source = Literal["generated", "pinned", "created"]
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
+    # A tuple: a call holds hundreds, and a generated call makes them all at once.
     text: str
     start_ms: int
     end_ms: int

@@ -69,7 +69,7 @@ class SandboxApp(Starlette):
         entry: ASGIApp = _endpoint
         for wrap in reversed(vendor_middleware):
             entry = wrap(entry)
-        self._vendor_entry = entry
+        self._vendor_entry = entry if vendor_middleware else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self._mounts.app_for(scope) if scope["type"] == "http" else None
@@ -78,7 +78,10 @@ class SandboxApp(Starlette):
             return
         scope["app"] = self
         scope["endpoint"] = found[1]
-        await self._vendor_entry(scope, receive, send)
+        if self._vendor_entry is None:
+            await found[1](scope, receive, send)
+        else:
+            await self._vendor_entry(scope, receive, send)
 
 
 async def _endpoint(scope: Scope, receive: Receive, send: Send) -> None:

@@ -40,7 +40,7 @@ from sandbox.errors import (
 from sandbox.exchange import Exchange
 from sandbox.fixtures import Tenant
 from sandbox.lifecycle import Phase, phase
-from sandbox.limits import check_head
+from sandbox.limits import read_head
 from sandbox.model import Call
 from sandbox.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
@@ -51,7 +51,7 @@ log = logging.getLogger("sandbox")
 
 HINT_HEADER = "X-Sandbox-Hint"
 _READS = frozenset({"GET", "HEAD"})  # methods whose handlers change nothing
-_FOUND = 4096  # (method, path) -> route, remembered per vendor
+_FOUND = 1024  # (method, path) -> route, remembered per vendor
 
 
 def _header_safe(text: str) -> str:
@@ -87,9 +87,9 @@ class VendorApp:
             if exchange.headers or exchange.transit is not None:
                 await self._respond(answer, exchange, send)
             else:  # (nearly every request: the answer as it is)
-                exchange.status = answer.status
-                start = {"type": "http.response.start", "status": answer.status}
-                await send({**start, "headers": list(answer.head)})
+                status = exchange.status = answer.status
+                head = list(answer.head)
+                await send({"type": "http.response.start", "status": status, "headers": head})
                 await send({"type": "http.response.body", "body": answer.body})
         finally:
             self._record(scope, exchange)
@@ -163,8 +163,8 @@ class VendorApp:
         return Answer(checked.status, checked.headers, payload, tuple(head))
 
     async def _handle(self, scope: Scope, receive: Receive, exchange: Exchange) -> Answer:
-        check_head(scope)  # an over-long URI or header block, refused as a server would
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # An over-long URI or header block is refused first, as a server would.
+        headers = read_head(scope)
         tenant = self._authenticate(headers)
         exchange.tenant = tenant.id
         method = scope["method"]
@@ -186,10 +186,11 @@ class VendorApp:
             plan = find_plan(self.sandbox, self.vendor, tenant.id, external_id)
             if plan is not None:
                 key = (self.vendor.name, raw_path, query_string, tenant.id)
-                kept = _Kept(key, plan, phase(plan, exchange.at_ms))
-                answer = self.sandbox.answers.get(*kept)
+                stage = phase(plan, exchange.at_ms)
+                answer = self.sandbox.answers.get(key, plan, stage)
                 if answer is not None:
                     return answer
+                kept = _Kept(key, plan, stage)
         context = Context(
             sandbox=self.sandbox,
             vendor=self.vendor,

@@ -116,7 +116,7 @@ def find_plan(sandbox: Sandbox, vendor: Vendor, tenant: str, external_id: str) -
     return store.plan(tenant, call_id) if call_id is not None else None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _canonical(vendor: Vendor, external_id: str) -> str | None:
     # Ids are parsed again and again (the same calls are asked for again and again), and
     # canonical_id is a pure function of the id.

@@ -58,6 +58,8 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
                     assert 0 <= word.start_ms < word.end_ms <= limit
             starts = [t.start_ms for t in call.turns]
             assert starts == sorted(starts)
+            for tool in call.tool_calls:  # every tool call happens during the call
+                assert 0 <= tool.at_ms < limit
         else:
             assert not call.turns
             assert not call.tool_calls

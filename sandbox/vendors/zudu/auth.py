@@ -6,6 +6,7 @@ one organisation sent with another's secret matches no tenant and is a 401 like 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,16 @@ def format_problem(header: str, value: str) -> str | None:
     return f"{header} must be {expected}; the one sent has {len(value)} characters"
 
 
+@functools.lru_cache(maxsize=256)  # (asked on every request, mostly of the same few keys)
+def _pair_problem(pair: HeaderKeys, values: tuple[str, ...]) -> str | None:
+    """What is wrong with the first malformed value of a pair, or None."""
+    for (header, _), value in zip(pair.header_fields, values, strict=True):
+        problem = format_problem(header, value)
+        if problem is not None:
+            return problem
+    return None
+
+
 PAIR = HeaderKeys(((KEY_HEADER, "api_key"), (SECRET_HEADER, "api_secret")))
 
 
@@ -49,10 +60,9 @@ class KeyAndSecret:
 
     def credentials(self, headers: Headers) -> tuple[str, ...]:
         values = self.pair.credentials(headers)
-        for (header, _), value in zip(self.pair.header_fields, values, strict=True):
-            problem = format_problem(header, value)
-            if problem is not None:
-                raise Unauthorized(problem)
+        problem = _pair_problem(self.pair, values)
+        if problem is not None:
+            raise Unauthorized(problem)
         return values
 
     def headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
