@@ -73,10 +73,6 @@ class PayloadTooLarge(SandboxError):
         self.limit = limit
 
 
-class UnsupportedMediaType(SandboxError):
-    """A body was sent with a Content-Type other than JSON."""
-
-
 class ServerError(SandboxError):
     """The sandbox itself failed (a body that broke its own schema): a sandbox bug."""
 

@@ -113,7 +113,7 @@ class Generator:
         fixtures: FixtureSet,
         *,
         tenants: Mapping[str, Tenant] | None = None,
-        cache_size: int = 4096,
+        cache_size: int = 2048,  # plans kept (about 16 KiB each; every call of 4 default tenants)
     ) -> None:
         self._fixtures = fixtures
         # The sandbox's tenants: the fixtures' and, with open tenancy, one per new key.

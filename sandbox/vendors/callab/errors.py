@@ -17,7 +17,6 @@ from sandbox.errors import (
     RouteNotFound,
     SandboxError,
     Unauthorized,
-    UnsupportedMediaType,
 )
 from sandbox.vendor import Reply
 
@@ -45,7 +44,5 @@ def render_error(error: SandboxError) -> Reply:
             return _error(400, error.detail)
         case PayloadTooLarge():
             return _error(413, error.detail)
-        case UnsupportedMediaType():
-            return _error(415, error.detail)
         case _:
             return _error(500, "internal server error")

@@ -31,7 +31,6 @@ from sandbox.errors import (
     RouteNotFound,
     SandboxError,
     Unauthorized,
-    UnsupportedMediaType,
 )
 from sandbox.vendor import Reply
 from sandbox.vendors.contactship import formats
@@ -141,7 +140,5 @@ def render_error(error: SandboxError) -> Reply:
             return _http(400, error.detail)
         case PayloadTooLarge():
             return _http(413, "request entity too large")
-        case UnsupportedMediaType():
-            return _http(415, error.detail)
         case _:
             return _http(500, _INJECTED[500])

@@ -19,7 +19,6 @@ from sandbox.errors import (
     RouteNotFound,
     SandboxError,
     Unauthorized,
-    UnsupportedMediaType,
 )
 from sandbox.vendor import Reply
 
@@ -58,7 +57,5 @@ def render_error(error: SandboxError) -> Reply:
             return _error(400, "Invalid request", error.detail)
         case PayloadTooLarge():
             return _error(413, "Payload too large", error.detail)
-        case UnsupportedMediaType():
-            return _error(415, "Unsupported media type", error.detail)
         case _:
             return _error(500, "Internal Server Error", _INJECTED_REASONS[500])
