@@ -42,10 +42,10 @@ def versions(extra: Sequence[str] = ()) -> str:
     return ", ".join([f"Python {platform.python_version()}", *found, *extra, machine])
 
 
-def commit() -> str | None:
+def _git(*args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -54,7 +54,16 @@ def commit() -> str | None:
         )
     except OSError:
         return None
-    return done.stdout.strip() or None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def commit() -> str | None:
+    """The commit measured, and whether files other than the results differed from it."""
+    revision = _git("rev-parse", "--short", "HEAD")
+    if not revision:
+        return None
+    changed = _git("status", "--porcelain", "--", ":/", ":(exclude,top)bench/RESULTS.md")
+    return f"{revision} and the working tree's changes" if changed else revision
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -73,7 +82,7 @@ def document(
     rows: Sequence[Row], *, command: str, versions_line: str, method: Sequence[str]
 ) -> str:
     revision = commit()
-    at = f" (commit {revision} and the working tree's changes)" if revision else ""
+    at = f" (commit {revision})" if revision else ""
     head = [
         "# Benchmark results",
         "",
