@@ -1,8 +1,9 @@
 """Generated calls: a pure function of (seed, tenant, index).
 
 Nothing here reads the wall clock or Python's per-process hash: every random choice comes
-from a `random.Random` or a Faker instance seeded with a blake2b digest of the triple, so the
-same index gives the same call in any process, in any request order.
+from a `random.Random` seeded with a blake2b digest of the triple, and names from the seed's
+Faker-drawn pools (sandbox.people), so the same index gives the same call in any process, in
+any request order.
 
 Index 0 is a tenant's newest call; `created_ms` falls strictly as the index grows, so lists
 sorted by time walk the indices in order without generating the rest of the population.

@@ -19,11 +19,6 @@ MAX_URI_BYTES = 16 * 1024  # the path and the query string
 MAX_HEADER_BYTES = 16 * 1024  # every `name: value\r\n`
 
 
-def check_head(scope: Scope) -> None:
-    """Raise HeadTooLarge when the request's URI or headers are over the limits."""
-    read_head(scope)
-
-
 def read_head(scope: Scope) -> dict[str, str]:
     """The request's headers (names lower-cased; of a repeated one, the last), or
     HeadTooLarge when its URI or headers are over the limits."""
