@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sandbox.errors import InvalidRequest
 from sandbox.ids import digest_int, uuid_from
 from sandbox.model import Agent, Call, CallType, Contact, Direction, Scenario
+
+# A number as the vendors' telephony providers take it: +, a country code, up to 15 digits.
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def require_e164(body: Mapping[str, Any], *fields: str) -> None:
+    """A 400 naming the first of `fields` whose number is not in E.164 form."""
+    for field in fields:
+        if not E164.match(body[field]):
+            raise InvalidRequest.one(
+                f"body.{field}", f"{body[field]!r} is not an E.164 number like +14155550123"
+            )
 
 
 def new_call(

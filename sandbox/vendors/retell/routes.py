@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sandbox.calls import new_call, placing_agent
+from sandbox.calls import new_call, placing_agent, require_e164
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.model import Agent, Call
 from sandbox.store import Order, SortKey
@@ -16,7 +15,6 @@ from sandbox.vendor import Context, Reply, Route
 from sandbox.vendors.retell.filters import Predicate, v2_predicate, v3_predicate
 from sandbox.vendors.retell.render import agent_id, call_id, render_call
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # data_storage_setting only moves towards keeping less (Retell: "cannot be downgraded").
 _STORAGE_RANK = {"everything": 0, "everything_except_pii": 1, "basic_attributes_only": 2}
 _ORDER: Mapping[str, Order] = {"descending": "desc", "ascending": "asc"}
@@ -45,11 +43,7 @@ def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
 def create_phone_call(context: Context) -> Reply:
     body = context.body
     if not body.get("ignore_e164_validation", False):
-        for field in ("from_number", "to_number"):
-            if not E164.match(body[field]):
-                raise InvalidRequest.one(
-                    f"body.{field}", f"{body[field]!r} is not an E.164 number like +14155550123"
-                )
+        require_e164(body, "from_number", "to_number")
     agent = _agent(context, body)
     call = context.create_call(
         lambda cid, now: new_call(

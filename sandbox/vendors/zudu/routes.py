@@ -5,11 +5,10 @@ Every answer is Zudu's envelope `{message, status: "success", error: null, data}
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.calls import new_call, placing_agent
+from sandbox.calls import new_call, placing_agent, require_e164
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.model import Agent, Call, Scenario
 from sandbox.vendor import Context, Reply, Route
@@ -30,7 +29,6 @@ from sandbox.vendors.zudu.render import (
     render_call,
 )
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CANCELLED = "Scheduled call cancelled - converted to regular call"
 
 
@@ -96,11 +94,7 @@ def update_call(context: Context) -> Reply:
     if "from_number" in body:
         if current.call_type == "web_call":
             raise InvalidRequest.one("body.from_number", "a web call has no phone numbers")
-        if not E164.match(body["from_number"]):
-            raise InvalidRequest.one(
-                "body.from_number",
-                f"{body['from_number']!r} is not an E.164 number like +14155550123",
-            )
+        require_e164(body, "from_number")
         changes["from_number"] = body["from_number"]
     if "direction" in body:
         changes["direction"] = body["direction"].lower()
@@ -184,11 +178,7 @@ def _agent(context: Context, body: Mapping[str, Any]) -> Agent:
 
 def create_phone_call(context: Context) -> Reply:
     body = context.body
-    for name in ("from_number", "to_number"):
-        if not E164.match(body[name]):
-            raise InvalidRequest.one(
-                f"body.{name}", f"{body[name]!r} is not an E.164 number like +14155550123"
-            )
+    require_e164(body, "from_number", "to_number")
     agent = _agent(context, body)
     call = context.create_call(
         lambda cid, now: new_call(
