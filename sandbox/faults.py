@@ -19,32 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.rulebook import RuleBook, Target
+
 MAX_DELAY_MS = 60_000
 DEFAULT_HANG_S = 30
 ALWAYS: Mapping[str, Any] = {"always": True}
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Which requests a rule or a rate limit is about; None matches any."""
-
-    vendor: str | None = None
-    route: str | None = None
-    tenant: str | None = None
-
-    @classmethod
-    def of(cls, body: Mapping[str, Any]) -> Target:
-        return cls(body.get("vendor"), body.get("route"), body.get("tenant"))
-
-    def matches(self, vendor: str, route: str, tenant: str) -> bool:
-        return (
-            (self.vendor is None or self.vendor == vendor)
-            and (self.route is None or self.route == route)
-            and (self.tenant is None or self.tenant == tenant)
-        )
-
-    def as_json(self) -> dict[str, str | None]:
-        return {"vendor": self.vendor, "route": self.route, "tenant": self.tenant}
 
 
 @dataclass(slots=True)
@@ -112,56 +91,24 @@ def normalised(fault: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-class FaultBook:
+class FaultBook(RuleBook[FaultRule]):
     """The fault rules of one sandbox."""
 
     def __init__(self, seed: int) -> None:
+        super().__init__()
         self.seed = seed
-        self._lock = threading.Lock()
-        self._rules: dict[int, FaultRule] = {}
-        self._next_id = 1
 
     def add(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A rule from a body valid against schemas/sandbox/fault.json; returns it with its id."""
-        with self._lock:
-            rule_id = self._next_id
-            self._next_id += 1
-            rule = FaultRule(
+        return self._add(
+            lambda rule_id: FaultRule(
                 id=rule_id,
                 target=Target.of(body),
                 fault=normalised(body["fault"]),
                 when=dict(body.get("when") or ALWAYS),
                 rng=random.Random(f"call-sandbox/fault/{self.seed}/{rule_id}"),
             )
-            self._rules[rule_id] = rule
-        return rule.as_json()
-
-    def rules(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rules = list(self._rules.values())
-        return [rule.as_json() for rule in rules]
-
-    def remove(self, rule_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            rule = self._rules.pop(rule_id, None)
-        return None if rule is None else rule.as_json()
-
-    def clear(self) -> int:
-        """Remove every rule; ids start again at 1 (so a test's rules draw the same faults)."""
-        with self._lock:
-            removed = len(self._rules)
-            self._rules.clear()
-            self._next_id = 1
-        return removed
-
-    def reset(self, tenant: str | None = None) -> None:
-        """Remove every rule, or the rules about one tenant (rules about any tenant stay)."""
-        if tenant is None:
-            self.clear()
-            return
-        with self._lock:
-            for rule_id in [i for i, r in self._rules.items() if r.target.tenant == tenant]:
-                del self._rules[rule_id]
+        )
 
     def decide(self, vendor: str, route: str, tenant: str) -> list[dict[str, Any]]:
         """The faults applied to one request, in rule order (journal records)."""

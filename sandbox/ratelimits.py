@@ -12,13 +12,12 @@ that honours Retry-After sleeps in real time, and must find the window over when
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.faults import Target
+from sandbox.rulebook import RuleBook, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,54 +36,32 @@ class RateLimit:
         }
 
 
-class RateLimiter:
+class RateLimiter(RuleBook[RateLimit]):
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self._now = now
-        self._lock = threading.Lock()
-        self._rules: dict[int, RateLimit] = {}
         self._windows: dict[tuple[int, str, str], tuple[float, int]] = {}  # -> (start, count)
-        self._next_id = 1
 
     def add(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A rule from a body valid against schemas/sandbox/rate-limit.json, with its id."""
-        with self._lock:
-            rule = RateLimit(
-                id=self._next_id,
+        return self._add(
+            lambda rule_id: RateLimit(
+                id=rule_id,
                 target=Target.of(body),
                 limit=int(body["limit"]),
                 per_seconds=body["per_seconds"],
             )
-            self._next_id += 1
-            self._rules[rule.id] = rule
-        return rule.as_json()
+        )
 
-    def rules(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [rule.as_json() for rule in self._rules.values()]
+    # Each key's window goes with its rule, or with its tenant.
+    def _forget_rule(self, rule_id: int) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if k[0] != rule_id}
 
-    def remove(self, rule_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            rule = self._rules.pop(rule_id, None)
-            self._windows = {k: w for k, w in self._windows.items() if k[0] != rule_id}
-        return None if rule is None else rule.as_json()
+    def _forget_all(self) -> None:
+        self._windows.clear()
 
-    def clear(self) -> int:
-        with self._lock:
-            removed = len(self._rules)
-            self._rules.clear()
-            self._windows.clear()
-            self._next_id = 1
-        return removed
-
-    def reset(self, tenant: str | None = None) -> None:
-        """Remove every rule, or one tenant's rules and windows (rules about any tenant stay)."""
-        if tenant is None:
-            self.clear()
-            return
-        with self._lock:
-            for rule_id in [i for i, r in self._rules.items() if r.target.tenant == tenant]:
-                del self._rules[rule_id]
-            self._windows = {k: w for k, w in self._windows.items() if k[2] != tenant}
+    def _forget_tenant(self, tenant: str) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if k[2] != tenant}
 
     def check(self, vendor: str, route: str, tenant: str) -> dict[str, Any] | None:
         """Count one request against every matching rule; the 429 to answer (a journal
