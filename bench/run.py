@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -46,6 +46,8 @@ from bench.servers import (
     start_seconds,
 )
 from sandbox import Settings, create_app
+from sandbox.answers import MAX_ANSWERS
+from sandbox.generator import PLANS_KEPT
 from sandbox.inprocess import request
 from sandbox.resources import fixtures_dir
 from sandbox.state import Sandbox
@@ -305,6 +307,8 @@ class Bench:
         hot_ref: dict[str, Path] = {}
         cold: dict[tuple[str, int], Path] = {}
         cold_ref: dict[tuple[str, int], Path] = {}
+        planned: dict[str, Path] = {}
+        planned_ref: dict[str, Path] = {}
         sizes: dict[str, int] = {}
         for vendor in world.vendors.values():
             headers = world.headers(vendor)
@@ -316,6 +320,17 @@ class Bench:
             hot_ref[vendor.name] = load.write_lines(
                 self.scratch / f"{vendor.name}-hot-ref.txt",
                 [(f"/{size}{p}", headers) for p in paths],
+            )
+            # As many ids as the sandbox keeps plans of, twice as many as it keeps answers of:
+            # asked for in turn, each is planned already and answered anew (rendered,
+            # validated, encoded), which shows what of a cold answer is generation.
+            planned_paths = [world.path(vendor, i) for i in world.indices(PLANS_KEPT)]
+            planned[vendor.name] = load.write_lines(
+                self.scratch / f"{vendor.name}-planned.txt", [(p, headers) for p in planned_paths]
+            )
+            planned_ref[vendor.name] = load.write_lines(
+                self.scratch / f"{vendor.name}-planned-ref.txt",
+                [(f"/{size}{p}", headers) for p in planned_paths],
             )
             for round_ in range(options.rounds):
                 cold_paths = [world.path(vendor, i) for i in world.indices(COLD_IDS)]
@@ -329,6 +344,7 @@ class Bench:
                 )
         hot_runs = {name: Series() for name in world.vendors}
         cold_runs = {name: Series() for name in world.vendors}
+        planned_runs = {name: Series() for name in world.vendors}
         with self.reference() as ref_port, self.sandbox(self.fixtures) as port:
             for name in world.vendors:  # warm: every hot answer made once, lazy imports done
                 self.wrk(port, 1, lines=hot[name])
@@ -346,6 +362,11 @@ class Bench:
                         self.wrk(ref_port, lines=cold_ref[name, round_])
                     )
                     cold_runs[name].sandbox.append(self.wrk(port, lines=cold[name, round_]))
+            for name in world.vendors:
+                warm(port, planned[name])  # (every plan of the run made before it starts)
+                for _ in range(options.rounds):
+                    planned_runs[name].reference.append(self.wrk(ref_port, lines=planned_ref[name]))
+                    planned_runs[name].sandbox.append(self.wrk(port, lines=planned[name]))
         for name, runs in hot_runs.items():
             figure = f"{name}: hot get-call, same 100 ids"
             self.rows.append(self._rate_row(figure, runs, TARGET_HOT, sizes[name]))
@@ -356,6 +377,18 @@ class Bench:
                     runs,
                     TARGET_COLD,
                     sizes[name],
+                )
+            )
+        for name, runs in planned_runs.items():
+            figure = (
+                f"{name}: cold get-call, plan already generated "
+                f"({PLANS_KEPT:,} ids in turn; {MAX_ANSWERS:,} answers kept)"
+            )
+            self.rows.append(
+                replace(
+                    self._rate_row(figure, runs, TARGET_COLD, sizes[name]),
+                    target="report",
+                    met=None,
                 )
             )
 

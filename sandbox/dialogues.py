@@ -3,7 +3,8 @@
 A script is a list of steps. `Say` is a line one side speaks, with alternatives the generator
 picks between; `Tool` is a function the agent calls after the preceding line, with its result.
 Slots in braces come from `slots()` in the generator, so the tool arguments and what the people
-say always agree.
+say always agree. A tool's result is the JSON it returned, written compact (as Retell shows it)
+so that filling its slots gives the result as sent.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "check_availability",
             {"provider": "{doctor}", "date": "{date_iso}"},
-            '{{"available_slots": ["{time}", "{time_alt}"], "date": "{date_iso}"}}',
+            '{{"available_slots":["{time}","{time_alt}"],"date":"{date_iso}"}}',
         ),
         agent(
             "I have {time} or {time_alt} on {date_spoken}. Which works better for you?",
@@ -68,7 +69,7 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "book_appointment",
             {"provider": "{doctor}", "date": "{date_iso}", "time": "{time}", "patient": "{caller}"},
-            '{{"confirmation": "{confirmation}", "status": "booked"}}',
+            '{{"confirmation":"{confirmation}","status":"booked"}}',
         ),
         agent(
             "You're booked with {doctor} on {date_spoken} at {time}. "
@@ -86,8 +87,8 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "track_order",
             {"order_number": "{order}"},
-            '{{"order_number": "{order}", "status": "out_for_delivery", '
-            '"eta": "{date_iso}", "carrier": "{carrier}"}}',
+            '{{"order_number":"{order}","status":"out_for_delivery",'
+            '"eta":"{date_iso}","carrier":"{carrier}"}}',
         ),
         agent(
             "Your order {order} is out for delivery with {carrier} and should arrive on "
@@ -114,14 +115,14 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "get_renewal_quote",
             {"account_id": "{account}", "plan": "{plan}", "billing": "annual"},
-            '{{"account_id": "{account}", "annual_price": "{amount}", "currency": "USD"}}',
+            '{{"account_id":"{account}","annual_price":"{amount}","currency":"USD"}}',
         ),
         agent("The annual {plan} plan would be {amount} dollars for the year."),
         user("Okay, let's switch to annual.", "Sure, go ahead and switch me over."),
         Tool(
             "update_subscription",
             {"account_id": "{account}", "billing": "annual"},
-            '{{"account_id": "{account}", "status": "updated", "renews_on": "{date_iso}"}}',
+            '{{"account_id":"{account}","status":"updated","renews_on":"{date_iso}"}}',
         ),
         agent("Done. You'll receive a confirmation email at {email} shortly."),
         user("Thanks for the call.", "Great, thank you."),
@@ -137,7 +138,7 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "lookup_invoice",
             {"account_id": "{account}", "card_last4": "{last4}"},
-            '{{"invoice": "{invoice}", "amount": "{amount}", "reason": "late fee"}}',
+            '{{"invoice":"{invoice}","amount":"{amount}","reason":"late fee"}}',
         ),
         agent(
             "Thanks. Invoice {invoice} was {amount} dollars, including a one-time late fee. "
@@ -157,7 +158,7 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "run_line_diagnostics",
             {"account_id": "{account}"},
-            '{{"line_status": "degraded", "outage_nearby": false}}',
+            '{{"line_status":"degraded","outage_nearby":false}}',
         ),
         agent(
             "I see some signal issues on your line. Could you restart your router while "
@@ -167,7 +168,7 @@ SCRIPTS: Mapping[str, tuple[Step, ...]] = {
         Tool(
             "create_ticket",
             {"account_id": "{account}", "issue": "intermittent connection"},
-            '{{"ticket_id": "{ticket}", "priority": "normal"}}',
+            '{{"ticket_id":"{ticket}","priority":"normal"}}',
         ),
         agent(
             "Your connection looks stable now. I've opened ticket {ticket} in case it "
@@ -213,7 +214,7 @@ TRANSFER_ANNOUNCE = agent("Of course. I'm transferring you to a colleague now, p
 TRANSFER_TOOL = Tool(
     "transfer_call",
     {"destination": "{transfer_to}", "reason": "caller asked for a human"},
-    '{{"status": "transferring", "destination": "{transfer_to}"}}',
+    '{{"status":"transferring","destination":"{transfer_to}"}}',
 )
 
 SUMMARIES: Mapping[str, str] = {

@@ -22,14 +22,14 @@ the reference instant, so none of them ends in the sandbox's future.
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import string
+from bisect import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TypeVar
 
 from sandbox import dialogues
 from sandbox.fixtures import FixtureSet, Tenant
@@ -57,6 +57,7 @@ ENDED: tuple[Scenario, ...] = tuple(s for s in Scenario if s.ended)
 # How long before the reference instant each live call was created: (at least, spread), in ms.
 _LIVE_CREATED: tuple[tuple[int, int], ...] = ((12_000, 10_000), (60_000, 45_000), (120_000, 45_000))
 _ENDED_AFTER_MS = 15 * 60_000
+PLANS_KEPT = 2048  # generated plans kept (about 16 KiB each; every call of 4 default tenants)
 _DAY_MS = 86_400_000
 
 _DISCONNECTION: Mapping[Scenario, tuple[str, ...]] = {
@@ -80,6 +81,13 @@ _PRODUCTS: tuple[tuple[str, float], ...] = (
     ("telephony", 0.025),
 )
 _WEB_PRODUCTS = _PRODUCTS[:2]
+# A word's pace in ms a letter (45 to 70) and the pause after it (20 to 90 ms), by random byte.
+_PACE: tuple[int, ...] = tuple(45 + b % 26 for b in range(256))
+_PAUSE: tuple[int, ...] = tuple(20 + b % 71 for b in range(256))
+_TWO_64 = float(1 << 64)
+_MASK_64 = (1 << 64) - 1
+_SENTIMENTS: tuple[tuple[float, Sentiment], ...] = ((0.6, "positive"), (0.9, "neutral"))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,28 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(digest_int(*parts))
 
 
+def _units(*parts: object) -> tuple[float, float, float, float]:
+    """Four uniform draws in [0, 1) from one digest of `parts`: the few draws a call's head
+    needs, without seeding a generator."""
+    value = digest_int(*parts)
+    return (
+        (value >> 192) / _TWO_64,
+        (value >> 128 & _MASK_64) / _TWO_64,
+        (value >> 64 & _MASK_64) / _TWO_64,
+        (value & _MASK_64) / _TWO_64,
+    )
+
+
+def _pick(rng: random.Random, choices: Sequence[T]) -> T:
+    """One of `choices`, uniformly (random.choice, in a fifth of the time)."""
+    return choices[int(rng.random() * len(choices))]
+
+
+def _between(rng: random.Random, low: int, high: int) -> int:
+    """An integer from low to high, both included (random.randint, in a fifth of the time)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 class Generator:
     """Generates the calls of every tenant of one FixtureSet."""
 
@@ -114,7 +144,7 @@ class Generator:
         fixtures: FixtureSet,
         *,
         tenants: Mapping[str, Tenant] | None = None,
-        cache_size: int = 2048,  # plans kept (about 16 KiB each; every call of 4 default tenants)
+        cache_size: int = PLANS_KEPT,
     ) -> None:
         self._fixtures = fixtures
         # The sandbox's tenants: the fixtures' and, with open tenancy, one per new key.
@@ -144,7 +174,7 @@ class Generator:
     def created_ms(self, tenant: str, index: int) -> int:
         """When call `index` was created: strictly earlier for every later index."""
         window = self._fixtures.population.window_days * _DAY_MS
-        jitter = _rng(self._seed, "when", tenant, index).random()
+        jitter = _units(self._seed, "when", tenant, index)[0]
         if index < len(LIVE):
             least, spread = _LIVE_CREATED[index]
             offset = least + int(jitter * spread)
@@ -154,18 +184,21 @@ class Generator:
         return self._reference - 1_000 - offset
 
     def head(self, tenant: str, index: int) -> Head:
-        rng = _rng(self._seed, "head", tenant, index)
+        draw_outcome, draw_agent, draw_web, draw_direction = _units(
+            self._seed, "head", tenant, index
+        )
         if len(LIVE) <= index < len(LIVE) + len(ENDED):
             scenario = self._first_ended[tenant][index - len(LIVE)]
         else:
-            scenario = rng.choices(self._outcomes, cum_weights=self._outcome_weights)[0]
+            weights = self._outcome_weights
+            scenario = self._outcomes[bisect(weights, draw_outcome * weights[-1])]
         stage = LIVE[index] if index < len(LIVE) else scenario
         if stage is Scenario.IN_PROGRESS:
             scenario = Scenario.COMPLETED  # a whole conversation, of which a few seconds are said
         agents = self._agents[tenant]
-        agent = agents[rng.randrange(len(agents))]
-        web = scenario is Scenario.COMPLETED and rng.random() < 0.12
-        direction: Direction = "inbound" if web or rng.random() < 0.4 else "outbound"
+        agent = agents[int(draw_agent * len(agents))]
+        web = scenario is Scenario.COMPLETED and draw_web < 0.12
+        direction: Direction = "inbound" if web or draw_direction < 0.4 else "outbound"
         return Head(
             tenant=tenant,
             key=(tenant, index),
@@ -238,28 +271,28 @@ class _CallBuilder:
 
     def slots(self) -> dict[str, str]:
         names, rng = self.people, self.rng
-        first, last = rng.choice(names.first), rng.choice(names.last)
-        day = self.head.created_ms + rng.randint(1, 9) * _DAY_MS
+        first, last = _pick(rng, names.first), _pick(rng, names.last)
+        day = self.head.created_ms + _between(rng, 1, 9) * _DAY_MS
         day_text = _day(day)
-        hour = rng.randint(8, 15)
+        hour = _between(rng, 8, 15)
         return {
             "caller_first": first,
             "caller": f"{first} {last}",
             "email": f"{first}.{last}@example.com".lower(),
             "agent_first": self.head.agent.name.split()[0],
             "company": self.tenant.name,
-            "doctor": f"Dr. {rng.choice(names.last)}",
+            "doctor": f"Dr. {_pick(rng, names.last)}",
             "date_iso": day_text[0],
             "date_spoken": day_text[1],
-            "time": f"{hour % 12 or 12}:{rng.choice(['00', '30'])} {'AM' if hour < 12 else 'PM'}",
+            "time": f"{hour % 12 or 12}:{_pick(rng, ('00', '30'))} {'AM' if hour < 12 else 'PM'}",
             "time_alt": f"{(hour + 2) % 12 or 12}:15 {'AM' if hour + 2 < 12 else 'PM'}",
             "confirmation": f"{_letters(rng, 2)}-{_digits(rng, 4)}",
             "order": _digits(rng, 7),
-            "carrier": rng.choice(["UPS", "FedEx", "DHL", "USPS"]),
-            "street": rng.choice(names.streets),
-            "plan": rng.choice(["Basic", "Plus", "Premium", "Family"]),
-            "discount": str(rng.choice([10, 15, 20])),
-            "amount": f"{rng.randint(49, 480)}.{rng.choice(['00', '99', '50'])}",
+            "carrier": _pick(rng, ("UPS", "FedEx", "DHL", "USPS")),
+            "street": _pick(rng, names.streets),
+            "plan": _pick(rng, ("Basic", "Plus", "Premium", "Family")),
+            "discount": _pick(rng, ("10", "15", "20")),
+            "amount": f"{_between(rng, 49, 480)}.{_pick(rng, ('00', '99', '50'))}",
             "account": f"AC-{_digits(rng, 8)}",
             "last4": _digits(rng, 4),
             "invoice": f"INV-{_digits(rng, 6)}",
@@ -278,14 +311,14 @@ class _CallBuilder:
         customer = _fictional_number(rng)
         agent_number = head.agent.phone_number
         scheduled: int | None = None
-        ring = rng.randint(400, 3_500)
+        ring = _between(rng, 400, 3_500)
         if dial_at is not None:
             start = dial_at + ring
         elif head.stage is Scenario.SCHEDULED:
-            scheduled = self.g.reference_ms + rng.randint(1, 72) * 3_600_000
+            scheduled = self.g.reference_ms + _between(rng, 1, 72) * 3_600_000
             start = scheduled + ring
         elif head.stage is Scenario.QUEUED:
-            start = self.g.reference_ms + rng.randint(20_000, 90_000)
+            start = self.g.reference_ms + _between(rng, 20_000, 90_000)
         else:
             start = head.created_ms + ring
 
@@ -295,10 +328,10 @@ class _CallBuilder:
             # The call ends after its last word or tool call (a transfer is the last thing
             # an agent does).
             said = max([0, *(t.end_ms for t in turns[-1:]), *(t.at_ms for t in tools[-1:])])
-            end = start + said + rng.randint(600, 2_000)
+            end = start + said + _between(rng, 600, 2_000)
         else:
             low, high = _UNCONNECTED_SPAN[scenario]
-            end = start + rng.randint(low, high)
+            end = start + _between(rng, low, high)
         ended_connected = scenario.connected
         duration_s = (end - start) / 1000 if ended_connected else 0.0
         products = _PRODUCTS if head.call_type == "phone_call" else _WEB_PRODUCTS
@@ -323,7 +356,7 @@ class _CallBuilder:
             start_ms=start,
             end_ms=end,
             scheduled_ms=scheduled,
-            disconnection_reason=rng.choice(reasons) if reasons else None,
+            disconnection_reason=_pick(rng, reasons) if reasons else None,
             turns=tuple(turns),
             tool_calls=tuple(tools),
             analysis=self._analysis(slots) if ended_connected else None,
@@ -340,10 +373,8 @@ class _CallBuilder:
                 email=slots["email"],
                 country=slots["country"],
             ),
-            campaign_id=uuid_from(self.g._seed, "campaign", head.tenant, head.agent.id)
-            if outbound
-            else None,
-            telephony_sid="CA" + digest_int(self.g._seed, "sid", head.id).to_bytes(32).hex()[:32],
+            campaign_id=_campaign(self.g._seed, head.tenant, head.agent.id) if outbound else None,
+            telephony_sid=f"CA{rng.getrandbits(128):032x}",
             metadata={"crm_contact_id": slots["account"], "topic": head.agent.topic},
             dynamic_variables={"customer_name": slots["caller_first"], "company": slots["company"]},
             updated_ms=head.created_ms,  # no client has edited it; see lifecycle.observe
@@ -379,8 +410,8 @@ class _CallBuilder:
             summary, sentiment, successful = dialogues.TRANSFER_SUMMARY, "neutral", True
         else:
             summary = dialogues.SUMMARIES[self.head.agent.topic]
-            sentiments: Sequence[Sentiment] = ("positive", "neutral", "negative")
-            sentiment = rng.choices(sentiments, (6, 3, 1))[0]
+            draw = rng.random()
+            sentiment = next((s for below, s in _SENTIMENTS if draw < below), "negative")
             successful = sentiment != "negative"
         return Analysis(
             summary=summary.format_map(slots),
@@ -391,19 +422,28 @@ class _CallBuilder:
         )
 
 
+_AREAS = ("202", "212", "305", "312", "415", "503", "512", "617", "702", "919")
+
+
 def _fictional_number(rng: random.Random) -> str:
     """A North American number in the 555-0100..0199 range reserved for fiction."""
-    area = rng.choice([202, 212, 305, 312, 415, 503, 512, 617, 702, 919])
-    return f"+1{area}5550{rng.randint(100, 199)}"
+    area = _pick(rng, _AREAS)
+    return f"+1{area}5550{_between(rng, 100, 199)}"
 
 
 def _digits(rng: random.Random, count: int) -> str:
     """`count` random decimal digits (leading zeros too), as on an order or account number."""
-    return f"{rng.randrange(10**count):0{count}d}"
+    return f"{int(rng.random() * 10**count):0{count}d}"
 
 
 def _letters(rng: random.Random, count: int) -> str:
-    return "".join(rng.choices(string.ascii_uppercase, k=count))
+    return "".join([_pick(rng, string.ascii_uppercase) for _ in range(count)])
+
+
+@lru_cache(maxsize=64)  # (a handful of agents per tenant)
+def _campaign(seed: int, tenant: str, agent: str) -> str:
+    """The id of the campaign an agent's outbound calls belong to."""
+    return uuid_from(seed, "campaign", tenant, agent)
 
 
 def _day(ms: int) -> tuple[str, str]:
@@ -423,49 +463,46 @@ def _timeline(
     """Lay the script out in time: words at speaking pace, pauses between turns, tool latency."""
     turns: list[Turn] = []
     tools: list[ToolCall] = []
-    cursor = rng.randint(300, 1_200)
+    cursor = _between(rng, 300, 1_200)
+    new = tuple.__new__
     for step in steps:
         if isinstance(step, dialogues.Tool):
-            at = cursor + rng.randint(80, 250)
-            arguments = {k: v.format_map(slots) for k, v in step.arguments.items()}
+            at = cursor + _between(rng, 80, 250)
             tools.append(
                 ToolCall(
-                    id=f"tool_call_{digest_int('tool', slots['account'], len(tools)):064x}"[:22],
+                    id=f"tool_call_{rng.getrandbits(48):012x}",
                     name=step.name,
-                    arguments=arguments,
-                    result=_compact(json.loads(step.result.format_map(slots))),
+                    arguments={k: v.format_map(slots) for k, v in step.arguments.items()},
+                    result=step.result.format_map(slots),
                     successful=True,
                     after_turn=len(turns) - 1,
                     at_ms=at,
                 )
             )
-            cursor = at + rng.randint(300, 1_100)
+            cursor = at + _between(rng, 300, 1_100)
             continue
-        text = rng.choice(step.lines).format_map(slots)
+        text = _pick(rng, step.lines).format_map(slots)
         tokens = text.split()
         # Two random bytes a word: its pace (45 to 70 ms a letter, and as much for the space)
         # and the pause after it (20 to 90 ms).
         draws = rng.randbytes(2 * len(tokens))
-        # (A NamedTuple's constructor is a Python function; tuple.__new__ makes the same tuple.)
-        new = tuple.__new__
         words: list[Word] = []
+        append = words.append
         for token, pace, pause in zip(tokens, draws[::2], draws[1::2], strict=True):
-            end = cursor + (45 + pace % 26) * (len(token) + 1)
-            words.append(new(Word, (token, cursor, end)))
-            cursor = end + 20 + pause % 71
+            end = cursor + _PACE[pace] * (len(token) + 1)
+            # (A NamedTuple's constructor is a Python function; tuple.__new__ is the same.)
+            append(new(Word, (token, cursor, end)))
+            cursor = end + _PAUSE[pause]
         turns.append(Turn(role=step.role, text=text, words=tuple(words)))
-        cursor += rng.randint(450, 1_300)
+        cursor += _between(rng, 450, 1_300)
     return turns, tools
 
 
 def _latency(turns: Sequence[Turn], rng: random.Random) -> dict[str, LatencySeries]:
     count = max(sum(1 for t in turns if t.role == "agent"), 1)
     ranges = {"e2e": (650.0, 1_600.0), "llm": (280.0, 900.0), "tts": (90.0, 320.0)}
+    draw = rng.random
     return {
-        name: LatencySeries(tuple(round(rng.uniform(low, high), 1) for _ in range(count)))
+        name: LatencySeries(tuple([round(low + (high - low) * draw(), 1) for _ in range(count)]))
         for name, (low, high) in ranges.items()
     }
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import json
+import random
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox import Settings, create_app
+from sandbox.generator import _between, _pick
 from sandbox.model import Scenario
 from sandbox.resources import fixtures_dir
 from sandbox.state import Sandbox
@@ -83,6 +88,9 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
         for tool in call.tool_calls:
             assert 0 <= tool.after_turn < len(call.turns)
             assert call.turns[tool.after_turn].end_ms <= tool.at_ms
+            # The result as sent: a compact JSON object (the templates are written compact).
+            assert isinstance(json.loads(tool.result), dict)
+            assert compact(json.loads(tool.result)) == tool.result
 
 
 def test_transcripts_read_like_calls(state: Sandbox) -> None:
@@ -121,3 +129,24 @@ def test_generation_is_lazy_for_a_million_calls(tmp_path: Path) -> None:
     last = big.generator.call("acme", 999_999)
     assert big.store.get("acme", last.id) == last
     assert big.generator.plan.cache_info().currsize <= 2
+
+
+def compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(st.integers(min_value=0, max_value=2**64), st.integers(-5, 5), st.integers(0, 40))
+@settings(max_examples=200, deadline=None)
+def test_draws_stay_in_range(seed: int, low: int, width: int) -> None:
+    rng = random.Random(seed)
+    high = low + width
+    drawn = {_between(rng, low, high) for _ in range(200)}
+    assert drawn <= set(range(low, high + 1))
+    choices = tuple(range(width + 1))
+    assert {_pick(rng, choices) for _ in range(200)} <= set(choices)
+
+
+def test_draws_reach_both_ends() -> None:
+    rng = random.Random(7)
+    assert {_between(rng, 1, 9) for _ in range(2_000)} == set(range(1, 10))
+    assert {_pick(rng, "ABC") for _ in range(200)} == {"A", "B", "C"}

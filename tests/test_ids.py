@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import uuid
 
-from sandbox.ids import CallIds, uuid_from
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sandbox.ids import CallIds, _to_uuid, uuid_from
 
 
 def test_round_trip_and_rejection() -> None:
@@ -22,3 +25,10 @@ def test_neighbours_do_not_look_alike() -> None:
     ids = CallIds(1, ["acme"])
     first, second = ids.encode("acme", 0), ids.encode("acme", 1)
     assert first[:8] != second[:8]
+
+
+@given(st.integers(min_value=0, max_value=2**122 - 1))
+def test_ids_are_spelled_as_the_uuid_module_spells_them(payload: int) -> None:
+    text = _to_uuid(payload)
+    assert text == str(uuid.UUID(text))
+    assert uuid.UUID(text).version == 4

@@ -6,11 +6,14 @@ The docs' own bodies are copied from Callab's pages into tests/vendors/data/call
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -19,6 +22,7 @@ from sandbox.instants import iso_seconds, parse_iso
 from sandbox.model import Call, Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.callab.render import render_call
+from sandbox.vendors.callab.uuids import parse_uuid
 
 JSON = "application/json"
 DATA = Path(__file__).parent / "data" / "callab"
@@ -154,6 +158,12 @@ def test_docs_call_is_the_same_conversation_at_retell(
 )
 def test_id_forms_the_uuid_crate_parses(ro: TestClient, ro_auth: dict[str, str], form: str) -> None:
     assert get(ro, ro_auth, form)["data"]["id"] == DOCS_ID
+
+
+@given(st.uuids(version=None))
+def test_every_uuid_form_reads_as_the_lowercase_hyphenated_id(value: uuid.UUID) -> None:
+    for form in (str(value), str(value).upper(), value.hex, value.hex.upper()):
+        assert parse_uuid(form) == str(value)
 
 
 @pytest.mark.parametrize(
@@ -543,8 +553,10 @@ def ids(client: TestClient, auth: dict[str, str], params: Any) -> list[str]:
 
 def test_query_simple_filters(ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox) -> None:
     everything = rendered(ro_state)
-    campaign = generated(ro_state, Scenario.COMPLETED).campaign_id
-    assert campaign is not None
+    # The campaign of the newest outbound call (inbound calls belong to none).
+    campaign = next(
+        c.campaign_id for i in range(40) if (c := ro_state.generator.call("acme", i)).campaign_id
+    )
     by_campaign = ids(ro, ro_auth, {"campaign_id": campaign})
     assert by_campaign == matching(everything, lambda i: i["campaign_id"] == campaign)
     assert 1 < len(by_campaign) < len(everything)
