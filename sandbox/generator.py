@@ -1,9 +1,9 @@
 """Generated calls: a pure function of (seed, tenant, index).
 
 Nothing here reads the wall clock or Python's per-process hash: every random choice comes
-from a `random.Random` seeded with a blake2b digest of the triple, and names from the seed's
-Faker-drawn pools (sandbox.people), so the same index gives the same call in any process, in
-any request order.
+from a blake2b digest of the triple (directly for the few draws of a call's head, through a
+`random.Random` it seeds for the rest), and names from the seed's Faker-drawn pools
+(sandbox.people), so the same index gives the same call in any process, in any request order.
 
 Index 0 is a tenant's newest call; `created_ms` falls strictly as the index grows, so lists
 sorted by time walk the indices in order without generating the rest of the population.
@@ -87,7 +87,7 @@ _PAUSE: tuple[int, ...] = tuple(20 + b % 71 for b in range(256))
 _TWO_64 = float(1 << 64)
 _MASK_64 = (1 << 64) - 1
 _SENTIMENTS: tuple[tuple[float, Sentiment], ...] = ((0.6, "positive"), (0.9, "neutral"))
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ def _units(*parts: object) -> tuple[float, float, float, float]:
     )
 
 
-def _pick(rng: random.Random, choices: Sequence[T]) -> T:
+def _pick(rng: random.Random, choices: Sequence[_T]) -> _T:
     """One of `choices`, uniformly (random.choice, in a fifth of the time)."""
     return choices[int(rng.random() * len(choices))]
 
