@@ -37,8 +37,13 @@ def _to_uuid(payload: int) -> str:
     middle = (payload >> 62) & 0xFFF  # 12 bits
     low = payload & ((1 << 62) - 1)
     value = (high << 80) | (0x4 << 76) | (middle << 64) | (0b10 << 62) | low
-    text = f"{value:032x}"  # (what str(uuid.UUID(int=value)) spells, in a third of the time)
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return hyphenated(f"{value:032x}")
+
+
+def hyphenated(simple: str) -> str:
+    """32 hex digits in a UUID's 8-4-4-4-12 groups (what str(uuid.UUID(...)) spells, for
+    lowercase digits, in a third of the time)."""
+    return f"{simple[:8]}-{simple[8:12]}-{simple[12:16]}-{simple[16:20]}-{simple[20:]}"
 
 
 def _from_uuid(text: str) -> int | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sandbox.ids import hyphenated
+
 # The uuid crate's parse_str takes the hyphenated and the simple (32 hex digits) forms in
 # either case; the sandbox takes those two and answers in lowercase hyphenated form, as
 # Callab prints ids. (Python's uuid.UUID alone would also take stray hyphens anywhere.)
@@ -18,5 +20,4 @@ def parse_uuid(text: str) -> str | None:
         return None
     if len(text) == 36:  # hyphenated already
         return text.lower()
-    simple = text.lower()
-    return f"{simple[:8]}-{simple[8:12]}-{simple[12:16]}-{simple[16:20]}-{simple[20:]}"
+    return hyphenated(text.lower())
