@@ -10,7 +10,7 @@ key path and what was expected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +77,7 @@ class FixtureSet:
     outcome_rules: tuple[OutcomeRule, ...] = ()
 
     def with_seed(self, seed: int) -> FixtureSet:
-        return FixtureSet(
-            directory=self.directory,
-            seed=seed,
-            reference_ms=self.reference_ms,
-            population=self.population,
-            tenants=self.tenants,
-            default_tenant=self.default_tenant,
-            pinned=self.pinned,
-            outcome_rules=self.outcome_rules,
-        )
+        return replace(self, seed=seed)
 
 
 # yaml.safe_load's loader, in C when PyYAML was built with libyaml (start-up reads every file).
