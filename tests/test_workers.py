@@ -150,30 +150,55 @@ class Cluster:
         """(worker pid, status, body) of one request on a new connection."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            payload = None if body is None else json.dumps(body)
-            sent = {**headers, "content-type": "application/json"} if payload else headers
-            connection.request(method, path, body=payload, headers=sent)
-            response = connection.getresponse()
-            content = response.read()
-            assert connection.sock is not None
-            client_port = connection.sock.getsockname()[1]
+            status, content = _exchange(connection, method, path, headers, body)
             # The worker keeps the connection open (keep-alive) until we close it.
-            pid = _owner(self.workers, self.port, client_port)
+            pid = self._holder(connection)
         finally:
             connection.close()
-        assert pid is not None, "no worker holds the connection"
         self.answered_by.append(pid)
-        return pid, response.status, content
+        return pid, status, content
 
     def through(
         self, worker: int, method: str, path: str, headers: dict[str, str], body: Any = None
     ) -> tuple[int, bytes]:
-        """A read answered by `worker`: new connections until that worker takes one."""
+        """A request answered by `worker`: new connections, each asked for the health check,
+        until that worker takes one; then the request on that connection (kept alive). The
+        kernel hands a new connection to whichever worker waits in accept: often the one
+        that finished last, so sending a slow request itself until it lands would keep
+        landing on the other worker."""
         for _ in range(ATTEMPTS):
-            pid, status, content = self.send(method, path, headers, body)
-            if pid == worker:
-                return status, content
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                _exchange(connection, "GET", "/_sandbox/health", {})
+                if self._holder(connection) == worker:
+                    status, content = _exchange(connection, method, path, headers, body)
+                    assert self._holder(connection) == worker
+                    self.answered_by.append(worker)
+                    return status, content
+            finally:
+                connection.close()
         raise AssertionError(f"worker {worker} took none of {ATTEMPTS} connections")
+
+    def _holder(self, connection: http.client.HTTPConnection) -> int:
+        assert connection.sock is not None
+        pid = _owner(self.workers, self.port, connection.sock.getsockname()[1])
+        assert pid is not None, "no worker holds the connection"
+        return pid
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any = None,
+) -> tuple[int, bytes]:
+    """(status, body) of one request on `connection`, read whole so it can carry another."""
+    payload = None if body is None else json.dumps(body)
+    sent = {**headers, "content-type": "application/json"} if payload else headers
+    connection.request(method, path, body=payload, headers=sent)
+    response = connection.getresponse()
+    return response.status, response.read()
 
 
 @pytest.fixture
