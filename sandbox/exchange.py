@@ -35,7 +35,7 @@ class Exchange:
     headers: Mapping[str, str] = field(default_factory=lambda: NO_HEADERS)  # added to the answer
     transit: str | None = None  # damage done to the answer on its way out: truncate, malformed
     # Taken when the request is over (`later`):
-    duration_ms: float | None = None  # from arrival to the end of the answer
+    duration_ms: float | None = None  # from arrival to the answer, ready to be sent
     vendor: str = ""
     redactor: Redactor | None = None
     method: str = ""

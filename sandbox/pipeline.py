@@ -84,15 +84,17 @@ class VendorApp:
         exchange = Exchange(at_ms=self.sandbox.clock.now_ms())
         try:
             answer = await self._answer(scope, receive, exchange)
-            if exchange.headers or exchange.transit is not None:
-                await self._respond(answer, exchange, send)
-            else:  # (nearly every request: the answer as it is)
-                status = exchange.status = answer.status
-                head = list(answer.head)
-                await send({"type": "http.response.start", "status": status, "headers": head})
-                await send({"type": "http.response.body", "body": answer.body})
-        finally:
+        except BaseException:  # (hung up on by a fault, or the client went away)
             self._record(scope, exchange)
+            raise
+        if exchange.headers or exchange.transit is not None:
+            await self._respond(answer, exchange, scope, send)
+        else:  # (nearly every request: the answer as it is)
+            status = exchange.status = answer.status
+            self._record(scope, exchange)
+            head = list(answer.head)
+            await send({"type": "http.response.start", "status": status, "headers": head})
+            await send({"type": "http.response.body", "body": answer.body})
 
     def _head(
         self, status: int, headers: Mapping[str, str], payload: bytes
@@ -106,7 +108,7 @@ class VendorApp:
         head.append((b"content-length", str(len(payload)).encode()))
         return head
 
-    async def _respond(self, answer: Answer, exchange: Exchange, send: Send) -> None:
+    async def _respond(self, answer: Answer, exchange: Exchange, scope: Scope, send: Send) -> None:
         """The answer with the headers and the damage the faults add."""
         status = answer.status
         payload = b"" if answer.payload is None else answer.payload
@@ -117,8 +119,10 @@ class VendorApp:
             payload = b""
         if exchange.transit == "truncate":
             exchange.status = status if payload else None
+            self._record(scope, exchange)
             await self._truncated(status, headers, payload, send)
         exchange.status = status
+        self._record(scope, exchange)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -138,6 +142,8 @@ class VendorApp:
         )
 
     def _record(self, scope: Scope, exchange: Exchange) -> None:
+        """Journal the exchange, before its answer leaves: a client that has its answer (in
+        another thread, over a socket) finds the request in the journal."""
         if exchange.route is None:  # (refused before routing: name the route it was for)
             found = self._find(scope["method"], _raw_path(scope, self.prefix))
             exchange.route = found[0].name if found else None
