@@ -46,12 +46,12 @@ from bench.servers import (
     start_seconds,
 )
 from sandbox import Settings, create_app
-from sandbox.answers import MAX_ANSWERS
-from sandbox.generator import PLANS_KEPT
-from sandbox.inprocess import request
+from sandbox.calls.generator import PLANS_KEPT
+from sandbox.dialect.vendor import Vendor
+from sandbox.http.answers import MAX_ANSWERS
+from sandbox.http.inprocess import request
 from sandbox.resources import fixtures_dir
 from sandbox.state import Sandbox
-from sandbox.vendor import Vendor
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from sandbox.app import create_app
 from sandbox.settings import Settings
+from sandbox.version import __version__
 
 __all__ = ["Settings", "__version__", "create_app"]

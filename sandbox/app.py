@@ -16,15 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from sandbox.access_log import RequestLog
-from sandbox.admin import AdminGate
-from sandbox.control import control_routes
-from sandbox.mounts import SandboxApp, VendorMounts
+from sandbox.control.admin import AdminGate
+from sandbox.control.routes import control_routes
+from sandbox.dialect.vendor import Vendor
+from sandbox.http.access_log import RequestLog
+from sandbox.http.mounts import SandboxApp, VendorMounts
+from sandbox.http.pipeline import VendorApp
 from sandbox.openapi import openapi_route
-from sandbox.pipeline import VendorApp
 from sandbox.settings import Settings
 from sandbox.state import Sandbox
-from sandbox.vendor import Vendor
 from sandbox.vendors import VENDORS
 
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from sandbox import __version__
+from sandbox.dialect.vendor import Param, Route, Vendor
 from sandbox.errors import (
     CallNotFound,
     HeadTooLarge,
@@ -35,10 +35,10 @@ from sandbox.errors import (
     ServerError,
     Unauthorized,
 )
-from sandbox.pipeline import HINT_HEADER
+from sandbox.http.pipeline import HINT_HEADER
 from sandbox.schemas import SchemaRegistry
 from sandbox.state import Sandbox
-from sandbox.vendor import Param, Route, Vendor
+from sandbox.version import __version__
 
 OPENAPI_VERSION = "3.1.0"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -9,24 +9,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from sandbox.answers import AnswerCache
-from sandbox.backends import open_backend
-from sandbox.clock import Clock
-from sandbox.faults import FaultBook
-from sandbox.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
-from sandbox.generator import Generator
-from sandbox.ids import digest
-from sandbox.journal import Journal
-from sandbox.lifecycle import Transition, observe
-from sandbox.model import Call
-from sandbox.persistence import load_state
-from sandbox.ratelimits import RateLimiter
-from sandbox.redaction import Redactor
+from sandbox.calls.clock import Clock
+from sandbox.calls.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
+from sandbox.calls.generator import Generator
+from sandbox.calls.ids import digest
+from sandbox.calls.lifecycle import Transition, observe
+from sandbox.calls.model import Call
+from sandbox.dialect.vendor import Vendor
+from sandbox.http.answers import AnswerCache
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 from sandbox.settings import Settings
-from sandbox.store import Store
-from sandbox.vendor import Vendor
+from sandbox.store.backend import open_backend
+from sandbox.store.faults import FaultBook
+from sandbox.store.journal import Journal
+from sandbox.store.ratelimits import RateLimiter
+from sandbox.store.redaction import Redactor
+from sandbox.store.statefile import load_state
+from sandbox.store.store import Store
 from sandbox.webhooks.engine import Webhooks
 
 # Told of every lifecycle event as it happens: (tenant, the call as it is then, the event).

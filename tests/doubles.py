@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.model import Scenario
+from sandbox.calls.model import Scenario
+from sandbox.dialect.vendor import Example, Route, Vendor
 from sandbox.state import Sandbox
-from sandbox.testing import SandboxHandle
-from sandbox.vendor import Example, Route, Vendor
+from sandbox.testing.handles import SandboxHandle
 from sandbox.vendors import VENDORS
 
 MODES = ["in-process", "socket"]

@@ -11,10 +11,10 @@ from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from sandbox import Settings, create_app
-from sandbox.access_log import RequestLog
+from sandbox.dialect.vendor import Vendor
+from sandbox.http.access_log import RequestLog
 from sandbox.state import Sandbox
-from sandbox.transport import SyncASGITransport
-from sandbox.vendor import Vendor
+from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 
 LINE = re.compile(r"^(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) \d+\.\dms$")

@@ -14,12 +14,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.admin import MESSAGE
-from sandbox.cli import parser
-from sandbox.control import declared
+from sandbox.control.admin import MESSAGE
+from sandbox.control.routes import declared
 from sandbox.errors import RouteNotFound, Unauthorized
-from sandbox.serving import BackgroundServer
-from sandbox.testing import InProcessSandbox, RemoteSandbox, SandboxUnavailable
+from sandbox.serve.cli import parser
+from sandbox.serve.server import BackgroundServer
+from sandbox.testing.handles import InProcessSandbox, RemoteSandbox, SandboxUnavailable
 from sandbox.vendors import VENDORS
 
 pytest_plugins = ["pytester"]

@@ -10,11 +10,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.answers import Answer, AnswerCache
-from sandbox.lifecycle import phase
-from sandbox.model import Call
+from sandbox.calls.lifecycle import phase
+from sandbox.calls.model import Call
+from sandbox.dialect.vendor import Vendor
+from sandbox.http.answers import Answer, AnswerCache
 from sandbox.state import Sandbox
-from sandbox.vendor import Vendor
 
 TENANT = "acme"
 

@@ -19,12 +19,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.backends import StoreUnavailable
-from sandbox.backends.redis import masked
-from sandbox.ids import uuid_from
-from sandbox.lifecycle import Transition
-from sandbox.model import Call
+from sandbox.calls.ids import uuid_from
+from sandbox.calls.lifecycle import Transition
+from sandbox.calls.model import Call
 from sandbox.state import Sandbox
+from sandbox.store.backend import StoreUnavailable
+from sandbox.store.redis import masked
 from sandbox.vendors import VENDORS
 from tests.servers import free_port
 
@@ -271,7 +271,7 @@ def test_mutation_is_reentrant_within_a_thread(store_url: str) -> None:
 
 
 def _request(state: Sandbox, call_id: str, now: int) -> Call:
-    from sandbox.calls import new_call
+    from sandbox.calls.created import new_call
 
     tenant = state.default_tenant
     return new_call(
@@ -289,7 +289,7 @@ def test_a_lock_held_elsewhere_is_waited_for_boundedly(
 ) -> None:
     import redis
 
-    from sandbox.backends import redis as backend
+    from sandbox.store import redis as backend
 
     monkeypatch.setattr(backend, "LOCK_WAIT_S", 0.2)
     app = _app(redis_url)

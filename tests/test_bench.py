@@ -11,7 +11,7 @@ from bench import inprocess, load, report, run
 from bench.reference import body_of, make_app
 from bench.servers import Probe, free_port, sandbox_command, served
 from sandbox import Settings, create_app
-from sandbox.inprocess import request
+from sandbox.http.inprocess import request
 from sandbox.state import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]

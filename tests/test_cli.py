@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.cli import main
 from sandbox.resources import fixtures_dir
+from sandbox.serve.cli import main
 from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 

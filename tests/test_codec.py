@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox import codec
-from sandbox.lifecycle import observe
-from sandbox.model import Call, CostLine, LatencySeries, Scenario
+from sandbox.calls import codec
+from sandbox.calls.lifecycle import observe
+from sandbox.calls.model import Call, CostLine, LatencySeries, Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 

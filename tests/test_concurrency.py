@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from sandbox import Settings
+from sandbox.dialect.vendor import Example, Vendor
 from sandbox.state import Sandbox
-from sandbox.vendor import Example, Vendor
 from sandbox.vendors import VENDORS
 from tests.servers import Served, serve
 

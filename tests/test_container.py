@@ -19,7 +19,7 @@ import httpx
 from starlette.applications import Starlette
 
 from sandbox.state import Sandbox
-from sandbox.transport import SyncASGITransport
+from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 from tests.servers import Served, free_port, served, wait_for
 from tests.wheel_env import ROOT, clean_env

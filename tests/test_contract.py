@@ -9,10 +9,10 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from sandbox.calls.model import Scenario
+from sandbox.dialect.vendor import Example, Route, Vendor
 from sandbox.errors import CallNotFound, Unauthorized
-from sandbox.model import Scenario
 from sandbox.state import Sandbox
-from sandbox.vendor import Example, Route, Vendor
 from sandbox.vendors import VENDORS
 
 ROUTES = [(v, r) for v in VENDORS for r in v.routes]

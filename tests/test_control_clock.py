@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox.state import Sandbox
-from sandbox.testing import InProcessSandbox
+from sandbox.testing.handles import InProcessSandbox
 from sandbox.vendors.retell.render import call_id
 
 

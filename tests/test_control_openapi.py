@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.control import declared
+from sandbox.control.routes import declared
 from sandbox.state import Sandbox
 
 

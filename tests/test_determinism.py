@@ -8,13 +8,13 @@ import subprocess
 import sys
 
 from sandbox import Settings, create_app
-from sandbox.inprocess import request
+from sandbox.http.inprocess import request
 from sandbox.vendors import VENDORS
 
 PATHS_SCRIPT = """
 import hashlib, json, sys
 from sandbox import Settings, create_app
-from sandbox.inprocess import request
+from sandbox.http.inprocess import request
 from sandbox.vendors import VENDORS
 app = create_app(Settings(seed=int(sys.argv[1])))
 state = app.state.sandbox

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.encoding import encode, has_small_float, parse_json, standard
-from sandbox.lifecycle import observe
+from sandbox.calls.lifecycle import observe
+from sandbox.http.encoding import encode, has_small_float, parse_json, standard
 from sandbox.state import Sandbox
 
 # Values on which the two encoders disagree, or nearly.

@@ -14,9 +14,9 @@ import retell
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.cli import parser
-from sandbox.testing import SandboxHandle
-from sandbox.vendor import Vendor
+from sandbox.dialect.vendor import Vendor
+from sandbox.serve.cli import parser
+from sandbox.testing.handles import SandboxHandle
 from sandbox.vendors import VENDORS
 from tests.doubles import (
     INJECTED,

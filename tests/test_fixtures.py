@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sandbox import Settings, create_app
-from sandbox.fixtures import FixtureError, load_fixtures
+from sandbox.calls.fixtures import FixtureError, load_fixtures
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 

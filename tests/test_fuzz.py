@@ -30,8 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from starlette.applications import Starlette
 
 from sandbox import Settings, create_app
+from sandbox.dialect.vendor import Vendor
 from sandbox.state import Sandbox
-from sandbox.vendor import Vendor
 from sandbox.vendors import VENDORS
 
 FUZZ_FULL = 1000

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox import Settings, create_app
-from sandbox.generator import _between, _pick
-from sandbox.model import Scenario
+from sandbox.calls.generator import _between, _pick
+from sandbox.calls.model import Scenario
 from sandbox.resources import fixtures_dir
 from sandbox.state import Sandbox
 

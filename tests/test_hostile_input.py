@@ -24,10 +24,10 @@ import pytest
 from starlette.types import Message
 
 from sandbox import Settings, create_app
+from sandbox.dialect.vendor import Vendor
 from sandbox.errors import HeadTooLarge, PayloadTooLarge
-from sandbox.limits import MAX_URI_BYTES
+from sandbox.http.limits import MAX_URI_BYTES
 from sandbox.state import Sandbox
-from sandbox.vendor import Vendor
 from sandbox.vendors import VENDORS
 from tests.servers import Served, call_sandbox, free_port, served
 

@@ -5,7 +5,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.ids import CallIds, _to_uuid, uuid_from
+from sandbox.calls.ids import CallIds, _to_uuid, uuid_from
 
 
 def test_round_trip_and_rejection() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.instants import iso_date, iso_millis, iso_seconds, parse_iso
+from sandbox.calls.instants import iso_date, iso_millis, iso_seconds, parse_iso
 
 # From 1900 to 2200, in epoch ms.
 INSTANTS = st.integers(min_value=-2_208_988_800_000, max_value=7_258_118_400_000)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.journal import Journal, JournalQuery
-from sandbox.testing import SandboxHandle
+from sandbox.store.journal import Journal, JournalQuery
+from sandbox.testing.handles import SandboxHandle
 from sandbox.vendors import VENDORS
 from tests.doubles import MODES, call_id, lookup, pick, route_of, send, state_of, vendor_examples
 

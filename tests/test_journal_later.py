@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.journal import Journal, JournalQuery
+from sandbox.store.journal import Journal, JournalQuery
 
 
 def _entry(tenant: str, route: str = "get-call") -> dict[str, Any]:

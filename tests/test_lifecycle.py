@@ -12,8 +12,8 @@ import yaml
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.lifecycle import ANALYSIS_DELAY_MS, Transition
-from sandbox.model import Call, Scenario
+from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS, Transition
+from sandbox.calls.model import Call, Scenario
 from sandbox.resources import fixtures_dir
 from sandbox.state import Sandbox
 from sandbox.vendors.retell.render import call_id

@@ -3,8 +3,8 @@ in a phase can be reused in it; and the phases follow each other in time."""
 
 from __future__ import annotations
 
-from sandbox.lifecycle import ANALYSIS_DELAY_MS, observe, phase
-from sandbox.model import Call
+from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS, observe, phase
+from sandbox.calls.model import Call
 from sandbox.state import Sandbox
 
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from sandbox import Settings, create_app
-from sandbox.model import Scenario
+from sandbox.calls.model import Scenario
+from sandbox.dialect.vendor import Vendor
 from sandbox.state import Sandbox
-from sandbox.transport import SyncASGITransport
-from sandbox.vendor import Vendor
+from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 from tests.servers import Served, serve
 

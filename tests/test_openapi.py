@@ -16,11 +16,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
+from sandbox.calls.model import Scenario
+from sandbox.dialect.vendor import Example, Param, Route, Vendor
 from sandbox.errors import InvalidRequest
-from sandbox.model import Scenario
 from sandbox.openapi import component_name, document
 from sandbox.state import Sandbox
-from sandbox.vendor import Example, Param, Route, Vendor
 from sandbox.vendors import VENDORS
 
 by_name = pytest.mark.parametrize("vendor", VENDORS, ids=lambda v: v.name)

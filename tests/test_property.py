@@ -23,10 +23,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
+from sandbox.calls.model import Call
+from sandbox.dialect.vendor import Route, Vendor
 from sandbox.errors import Unauthorized
-from sandbox.model import Call
 from sandbox.state import Sandbox
-from sandbox.vendor import Route, Vendor
 from sandbox.vendors import VENDORS
 
 EXAMPLES = 2000 if os.environ.get("SANDBOX_FUZZ") == "1" else 500

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from sandbox import __version__
 from sandbox.resources import fixtures_dir
-from sandbox.serving import BackgroundServer
+from sandbox.serve.server import BackgroundServer
 from sandbox.state import Sandbox
 
 pytest_plugins = ["pytester"]
@@ -163,7 +163,7 @@ def test_a_test_using_only_the_server_gets_it_reset(project: pytest.Pytester) ->
             return sandbox_server.url
 
         def served_app(request):
-            from sandbox.pytest_plugin import _SESSION
+            from sandbox.testing.plugin import _SESSION
             [app] = request.config.stash[_SESSION].apps.values()
             return app
 

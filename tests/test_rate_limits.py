@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import retell
 
-from sandbox.ratelimits import RateLimiter
-from sandbox.testing import SandboxHandle
-from sandbox.vendor import Vendor
+from sandbox.dialect.vendor import Vendor
+from sandbox.store.ratelimits import RateLimiter
+from sandbox.testing.handles import SandboxHandle
 from sandbox.vendors import VENDORS
 from tests.doubles import INJECTED, MODES, lookup, pick, send, state_of
 

@@ -11,9 +11,9 @@ import pytest
 from starlette.applications import Starlette
 
 from sandbox import Settings, create_app
-from sandbox.reloader import FixtureReloader, snapshot
 from sandbox.resources import fixtures_dir
-from sandbox.switch import Switch
+from sandbox.serve.reloader import FixtureReloader, snapshot
+from sandbox.serve.switch import Switch
 
 
 @pytest.fixture

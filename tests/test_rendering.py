@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.rendering import OMIT, overlay
+from sandbox.calls.rendering import OMIT, overlay
 
 
 def test_overlay_merges_objects_and_replaces_the_rest() -> None:

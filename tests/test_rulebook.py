@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.rulebook import RuleBook, Target
+from sandbox.store.rulebook import RuleBook, Target
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import pytest
 from starlette.applications import Starlette
 
 from sandbox import Settings, create_app
-from sandbox.cli import banner, main
 from sandbox.resources import fixtures_dir
-from sandbox.serving import BackgroundServer
+from sandbox.serve.cli import banner, main
+from sandbox.serve.server import BackgroundServer
 from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 from tests.servers import free_port, get_json, serve, wait_for

@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.cli import main
-from sandbox.persistence import StateFileError, save_state, snapshot
+from sandbox.serve.cli import main
 from sandbox.state import Sandbox
+from sandbox.store.statefile import StateFileError, save_state, snapshot
 from tests.servers import serve
 
 RETELL = {"Authorization": "Bearer key_127f60598b07bc1e334fd13b8d"}
@@ -262,7 +262,7 @@ def test_state_goes_with_the_in_memory_store_only(capsys: pytest.CaptureFixture[
 def test_a_state_file_that_could_not_be_written_is_said_at_start_or_at_stop(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sandbox.cli import _save
+    from sandbox.serve.cli import _save
 
     absent = tmp_path / "no-such-folder" / "state.json"
     with pytest.raises(StateFileError, match=r"its folder .*no-such-folder does not exist"):

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.switch import Switch
-from sandbox.transport import SyncASGITransport
+from sandbox.serve.switch import Switch
+from sandbox.testing.transport import SyncASGITransport
 
 
 def _answering(text: bytes) -> ASGIApp:

@@ -11,16 +11,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from sandbox.serving import BackgroundServer
+from sandbox.dialect.vendor import Example, Vendor
+from sandbox.serve.server import BackgroundServer
 from sandbox.state import Sandbox
-from sandbox.testing import (
+from sandbox.testing.handles import (
     IN_PROCESS_URL,
     InProcessSandbox,
     RemoteSandbox,
     SandboxHandle,
     SandboxUnavailable,
 )
-from sandbox.vendor import Example, Vendor
 from sandbox.vendors import VENDORS
 from tests.servers import free_port
 

@@ -10,9 +10,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from sandbox.inprocess import send_request
+from sandbox.http.inprocess import send_request
 from sandbox.state import Sandbox
-from sandbox.transport import SyncASGITransport
+from sandbox.testing.transport import SyncASGITransport
 
 
 @pytest.fixture

@@ -22,13 +22,13 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.journal import JournalQuery
-from sandbox.lifecycle import ANALYSIS_DELAY_MS
-from sandbox.model import Call
+from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
+from sandbox.calls.model import Call
 from sandbox.resources import fixtures_dir
-from sandbox.serving import BackgroundServer
+from sandbox.serve.server import BackgroundServer
 from sandbox.state import Sandbox
-from sandbox.testing import InProcessSandbox, RemoteSandbox, SandboxHandle
+from sandbox.store.journal import JournalQuery
+from sandbox.testing.handles import InProcessSandbox, RemoteSandbox, SandboxHandle
 from sandbox.webhooks.engine import journal_entry
 from sandbox.webhooks.sink import Received
 from tests.receivers import receiving

@@ -18,11 +18,16 @@ from typing import Any
 import pytest
 
 from sandbox import Settings, create_app
-from sandbox.cli import main
-from sandbox.connection import ServedConnections
-from sandbox.ids import uuid_from
+from sandbox.calls.ids import uuid_from
+from sandbox.http.connection import ServedConnections
+from sandbox.serve.cli import main
+from sandbox.serve.workers import (
+    ENVIRONMENT,
+    app_from_environment,
+    settings_from_json,
+    settings_to_json,
+)
 from sandbox.state import Sandbox
-from sandbox.workers import ENVIRONMENT, app_from_environment, settings_from_json, settings_to_json
 from tests.servers import Served, serve, wait_for
 
 RETELL = {"Authorization": "Bearer key_127f60598b07bc1e334fd13b8d"}

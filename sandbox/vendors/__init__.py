@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.vendor import Vendor
+from sandbox.dialect.vendor import Vendor
 from sandbox.vendors.callab import VENDOR as CALLAB
 from sandbox.vendors.contactship import VENDOR as CONTACTSHIP
 from sandbox.vendors.retell import VENDOR as RETELL

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox.webhooks.signing import Signer, redact_signature, wall_ms
+from sandbox.dialect.signing import Signer, redact_signature, wall_ms
 from sandbox.webhooks.sink import Received, Sink
 from sandbox.webhooks.targets import SINK_URL
 

@@ -25,14 +25,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sandbox import __version__
-from sandbox.instants import iso_millis
-from sandbox.journal import BODY_LIMIT, Journal
-from sandbox.lifecycle import Transition
-from sandbox.model import Call
+from sandbox.calls.instants import iso_millis
+from sandbox.calls.lifecycle import Transition
+from sandbox.calls.model import Call
+from sandbox.dialect.webhooks import WebhookScheme
 from sandbox.schemas import SchemaViolation
+from sandbox.store.journal import BODY_LIMIT, Journal
+from sandbox.version import __version__
 from sandbox.webhooks.dispatcher import Attempt, Delivery, Dispatcher
-from sandbox.webhooks.scheme import WebhookScheme
 from sandbox.webhooks.sink import Sink
 from sandbox.webhooks.targets import SINK_URL, Subscription, Subscriptions
 

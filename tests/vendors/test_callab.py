@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.instants import iso_seconds, parse_iso
-from sandbox.model import Call, Scenario
+from sandbox.calls.instants import iso_seconds, parse_iso
+from sandbox.calls.model import Call, Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.callab.render import render_call
 from sandbox.vendors.callab.uuids import parse_uuid

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.model import Scenario
+from sandbox.calls.model import Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.callab import VENDOR
 from sandbox.vendors.callab.query import COLUMNS, like_pattern

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from sandbox.lifecycle import ANALYSIS_DELAY_MS
+from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
 from sandbox.state import Sandbox
-from sandbox.testing import InProcessSandbox
+from sandbox.testing.handles import InProcessSandbox
 
 
 def test_each_event_is_the_call_as_a_get_shows_it_then(client: TestClient, state: Sandbox) -> None:

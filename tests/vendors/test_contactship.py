@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox.model import Call, Scenario
+from sandbox.calls.model import Call, Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.contactship import formats
 

@@ -17,7 +17,7 @@ import pytest
 import toon_format
 from starlette.testclient import TestClient
 
-from sandbox.model import Call, Scenario
+from sandbox.calls.model import Call, Scenario
 from sandbox.state import Sandbox
 
 JSON = "application/json; charset=utf-8"

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from sandbox.lifecycle import ANALYSIS_DELAY_MS
+from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
 from sandbox.state import Sandbox
 from tests.receivers import receiving
 

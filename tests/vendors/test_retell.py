@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox.model import Scenario
+from sandbox.calls.model import Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.retell.render import call_id
 

@@ -12,7 +12,7 @@ from retell import AsyncRetell, AuthenticationError, UnprocessableEntityError
 from retell.types import PhoneCallResponse
 from starlette.applications import Starlette
 
-from sandbox.model import Scenario
+from sandbox.calls.model import Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.retell.render import call_id
 

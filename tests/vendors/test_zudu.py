@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox.model import Call, Scenario
+from sandbox.calls.model import Call, Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.retell.render import call_id as retell_id
 from sandbox.vendors.zudu.render import call_id, render_call

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from sandbox.model import Scenario
+from sandbox.calls.model import Scenario
 from sandbox.state import Sandbox
 from sandbox.vendors.zudu import VENDOR
 from sandbox.vendors.zudu.auth import format_problem

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox.lifecycle import ANALYSIS_DELAY_MS
+from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
 from sandbox.state import Sandbox
-from sandbox.testing import InProcessSandbox
+from sandbox.testing.handles import InProcessSandbox
 
 
 def _create(client: TestClient, state: Sandbox, prefer: str | None) -> str:

@@ -8,6 +8,7 @@ phrase as its message, as the documented 401 ("Unauthorized") does.
 
 from __future__ import annotations
 
+from sandbox.dialect.vendor import Reply
 from sandbox.errors import (
     CallNotFound,
     InjectedStatus,
@@ -18,7 +19,6 @@ from sandbox.errors import (
     SandboxError,
     Unauthorized,
 )
-from sandbox.vendor import Reply
 
 SCHEMA = "callab/error.json"
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sandbox import params
+from sandbox.dialect.vendor import Param, Query
 from sandbox.errors import InvalidRequest
-from sandbox.store import Order
-from sandbox.vendor import Param, Query
+from sandbox.http import params
+from sandbox.store.store import Order
 from sandbox.vendors.callab.uuids import UUID_PATTERN, parse_uuid
 
 Item = Mapping[str, Any]

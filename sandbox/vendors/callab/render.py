@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.ids import uuid_from
-from sandbox.instants import iso_seconds
-from sandbox.model import Agent, Call, Scenario, Sentiment, Turn
-from sandbox.rendering import with_overrides
+from sandbox.calls.ids import uuid_from
+from sandbox.calls.instants import iso_seconds
+from sandbox.calls.model import Agent, Call, Scenario, Sentiment, Turn
+from sandbox.calls.rendering import with_overrides
 
 VENDOR = "callab"
 

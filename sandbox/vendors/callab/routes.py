@@ -8,11 +8,11 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sandbox.calls import new_call
+from sandbox.calls.created import new_call
+from sandbox.calls.model import Agent, Call, Contact, Direction
+from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
-from sandbox.model import Agent, Call, Contact, Direction
-from sandbox.store import Order
-from sandbox.vendor import Context, Reply, Route
+from sandbox.store.store import Order
 from sandbox.vendors.callab import query as call_query
 from sandbox.vendors.callab.render import agent_id, envelope, render_call
 from sandbox.vendors.callab.uuids import parse_uuid

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.ids import hyphenated
+from sandbox.calls.ids import hyphenated
 
 # The uuid crate's parse_str takes the hyphenated and the simple (32 hex digits) forms in
 # either case; the sandbox takes those two and answers in lowercase hyphenated form, as

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sandbox.model import Call
+from sandbox.calls.model import Call
+from sandbox.dialect.webhooks import WebhookScheme
 from sandbox.vendors.callab.render import VENDOR, render_call
-from sandbox.webhooks.scheme import WebhookScheme
 
 
 class CallabWebhooks(WebhookScheme):

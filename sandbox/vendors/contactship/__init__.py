@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from sandbox.auth import AuthScheme, HeaderKeys
+from sandbox.calls.model import Call
+from sandbox.dialect.auth import AuthScheme, HeaderKeys
+from sandbox.dialect.vendor import Example, Reply, Route, Vendor
 from sandbox.errors import SandboxError
-from sandbox.model import Call
-from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.contactship.errors import render_error
 from sandbox.vendors.contactship.render import render_call
 from sandbox.vendors.contactship.routes import ROUTES

@@ -15,12 +15,12 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from sandbox.calls import new_call
+from sandbox.calls.created import new_call
+from sandbox.calls.ids import uuid_from
+from sandbox.calls.instants import iso_seconds
+from sandbox.calls.model import Agent, Call, Contact, Scenario
+from sandbox.dialect.vendor import Context, Reply
 from sandbox.errors import InvalidRequest, Problem
-from sandbox.ids import uuid_from
-from sandbox.instants import iso_seconds
-from sandbox.model import Agent, Call, Contact, Scenario
-from sandbox.vendor import Context, Reply
 from sandbox.vendors.contactship.errors import ContactNotFound
 from sandbox.vendors.contactship.render import VENDOR, agent_id, base, call_id
 

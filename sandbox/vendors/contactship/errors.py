@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from sandbox.dialect.vendor import Reply
 from sandbox.errors import (
     CallNotFound,
     InjectedStatus,
@@ -32,7 +33,6 @@ from sandbox.errors import (
     SandboxError,
     Unauthorized,
 )
-from sandbox.vendor import Reply
 from sandbox.vendors.contactship import formats
 
 SCHEMA = "contactship/error.json"

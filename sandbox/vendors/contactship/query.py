@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sandbox.dialect.vendor import Query
 from sandbox.errors import InvalidRequest, Problem
-from sandbox.vendor import Query
 from sandbox.vendors.contactship import formats
 
 

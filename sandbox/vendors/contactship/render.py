@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.instants import iso_seconds
-from sandbox.model import Agent, Call, Scenario
-from sandbox.rendering import with_overrides
+from sandbox.calls.instants import iso_seconds
+from sandbox.calls.model import Agent, Call, Scenario
+from sandbox.calls.rendering import with_overrides
 from sandbox.vendors.contactship.transcript import TRANSCRIPT_KEYS, Flags, transcript_fields
 
 VENDOR = "contactship"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox import params
+from sandbox.calls.model import Call
+from sandbox.dialect.vendor import Context, Param, Reply, Route
 from sandbox.errors import CallNotFound
-from sandbox.model import Call
-from sandbox.store import Order
-from sandbox.vendor import Context, Param, Reply, Route
+from sandbox.http import params
+from sandbox.store.store import Order
 from sandbox.vendors.contactship import formats
 from sandbox.vendors.contactship.create import single_contact_call, single_phone_call
 from sandbox.vendors.contactship.errors import ContactNotFound

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sandbox import params
-from sandbox.model import Call, Turn
-from sandbox.rendering import weave_tool_calls
-from sandbox.vendor import Param, Query
+from sandbox.calls.model import Call, Turn
+from sandbox.calls.rendering import weave_tool_calls
+from sandbox.dialect.vendor import Param, Query
+from sandbox.http import params
 
 Format = Literal["json", "toon"]
 FORMATS: tuple[Format, ...] = ("json", "toon")

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sandbox.model import Call
+from sandbox.calls.model import Call
+from sandbox.dialect.webhooks import WebhookScheme
 from sandbox.vendors.contactship.render import VENDOR, render_call
 from sandbox.vendors.contactship.transcript import Flags
-from sandbox.webhooks.scheme import WebhookScheme
 
 
 class ContactShipWebhooks(WebhookScheme):

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from sandbox.auth import AuthScheme, BearerToken
+from sandbox.calls.model import Call
+from sandbox.dialect.auth import AuthScheme, BearerToken
+from sandbox.dialect.vendor import Example, Reply, Route, Vendor
 from sandbox.errors import SandboxError
-from sandbox.model import Call
-from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.retell.errors import render_error
 from sandbox.vendors.retell.render import render_call
 from sandbox.vendors.retell.routes import ROUTES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sandbox.dialect.vendor import Reply
 from sandbox.errors import (
     CallNotFound,
     InjectedStatus,
@@ -20,7 +21,6 @@ from sandbox.errors import (
     SandboxError,
     Unauthorized,
 )
-from sandbox.vendor import Reply
 
 SCHEMA = "retell/error.json"
 

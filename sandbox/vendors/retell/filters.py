@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox.model import Call
+from sandbox.calls.model import Call
 
 Item = Mapping[str, Any]
 Predicate = Callable[[Call, Item], bool]

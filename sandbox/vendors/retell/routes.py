@@ -7,11 +7,11 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sandbox.calls import new_call, placing_agent, require_e164
+from sandbox.calls.created import new_call, placing_agent, require_e164
+from sandbox.calls.model import Agent, Call
+from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
-from sandbox.model import Agent, Call
-from sandbox.store import Order, SortKey
-from sandbox.vendor import Context, Reply, Route
+from sandbox.store.store import Order, SortKey
 from sandbox.vendors.retell.filters import Predicate, v2_predicate, v3_predicate
 from sandbox.vendors.retell.render import agent_id, call_id, render_call
 

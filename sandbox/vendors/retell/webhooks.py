@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sandbox.fixtures import Tenant
-from sandbox.model import Agent, Call
+from sandbox.calls.fixtures import Tenant
+from sandbox.calls.model import Agent, Call
+from sandbox.dialect.signing import Signer, hmac_sha256_hex
+from sandbox.dialect.webhooks import WebhookScheme
 from sandbox.vendors.retell.render import render_call
-from sandbox.webhooks.scheme import WebhookScheme
-from sandbox.webhooks.signing import Signer, hmac_sha256_hex
 
 SIGNATURE_HEADER = "X-Retell-Signature"
 

@@ -8,10 +8,10 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from sandbox.auth import AuthScheme
+from sandbox.calls.model import Call
+from sandbox.dialect.auth import AuthScheme
+from sandbox.dialect.vendor import Example, Reply, Route, Vendor
 from sandbox.errors import SandboxError
-from sandbox.model import Call
-from sandbox.vendor import Example, Reply, Route, Vendor
 from sandbox.vendors.zudu.auth import KEY_HEADER, SECRET_HEADER, KeyAndSecret, format_problem
 from sandbox.vendors.zudu.errors import render_error
 from sandbox.vendors.zudu.render import render_call

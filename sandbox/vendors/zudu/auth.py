@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sandbox.auth import HeaderKeys, Headers
+from sandbox.dialect.auth import HeaderKeys, Headers
 from sandbox.errors import Unauthorized
 
 KEY_HEADER = "X-API-KEY"

@@ -10,6 +10,7 @@ sandbox's.
 
 from __future__ import annotations
 
+from sandbox.dialect.vendor import Reply
 from sandbox.errors import (
     CallNotFound,
     InjectedStatus,
@@ -20,7 +21,6 @@ from sandbox.errors import (
     SandboxError,
     Unauthorized,
 )
-from sandbox.vendor import Reply
 
 SCHEMA = "zudu/error.json"
 

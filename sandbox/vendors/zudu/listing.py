@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.calls.model import Call
+from sandbox.dialect.vendor import Param, Query
 from sandbox.errors import InvalidRequest, Problem
-from sandbox.model import Call
-from sandbox.params import choice, integer
-from sandbox.store import Order
-from sandbox.vendor import Param, Query
+from sandbox.http.params import choice, integer
+from sandbox.store.store import Order
 from sandbox.vendors.zudu.render import CALL_STATUSES, CALL_TYPE, facts
 
 DEFAULT_LIMIT = 50  # the generated docs' example; the hand-written page shows 20

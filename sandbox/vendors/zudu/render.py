@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.model import Agent, Call, Scenario, Turn
-from sandbox.rendering import latency_summary, weave_tool_calls, with_overrides
+from sandbox.calls.model import Agent, Call, Scenario, Turn
+from sandbox.calls.rendering import latency_summary, weave_tool_calls, with_overrides
 
 VENDOR = "zudu"
 

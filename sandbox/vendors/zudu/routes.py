@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.calls import new_call, placing_agent, require_e164
+from sandbox.calls.created import new_call, placing_agent, require_e164
+from sandbox.calls.model import Agent, Call, Scenario
+from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
-from sandbox.model import Agent, Call, Scenario
-from sandbox.vendor import Context, Reply, Route
 from sandbox.vendors.zudu.listing import (
     QUERY_PARAMS,
     Listing,

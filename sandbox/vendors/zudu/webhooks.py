@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sandbox.lifecycle import Transition
-from sandbox.model import Call
+from sandbox.calls.lifecycle import Transition
+from sandbox.calls.model import Call
+from sandbox.dialect.webhooks import WebhookScheme
 from sandbox.vendors.zudu.render import organization_id, render_call
-from sandbox.webhooks.scheme import WebhookScheme
 
 POST_CALL = "post_call"
 

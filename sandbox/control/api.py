@@ -1,0 +1,235 @@
+"""The control plane's endpoints declared as data, and the two things built from them: the
+Starlette routes that serve them and the OpenAPI 3.1 document that describes them.
+
+Each `ControlRoute` names its method and path, its query and path parameters (each with a JSON
+Schema), the schema of its request body and of each response (files under schemas/sandbox/).
+Serving one checks the parameters, then the body; every body sent is checked against its
+schema, errors included (schemas/sandbox/error.json). The admin token is checked before any of
+this, for the whole of /_sandbox, by sandbox.admin.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox.openapi import _Components
+from sandbox.state import Sandbox
+from sandbox.version import __version__
+
+ERROR_SCHEMA = "sandbox/error.json"
+
+
+class ControlError(Exception):
+    """A request the control plane refuses: `error` is the code in schemas/sandbox/error.json."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+    @classmethod
+    def bad(cls, message: str) -> ControlError:
+        return cls(400, "bad_request", message)
+
+    @classmethod
+    def not_found(cls, message: str) -> ControlError:
+        return cls(404, "not_found", message)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    where: Literal["query", "path"]
+    schema: Mapping[str, Any]  # of the value once read: {"type": "integer"} values are parsed
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    """What a handler gets: parameters parsed and checked, the body checked."""
+
+    params: Mapping[str, Any]
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ControlReply:
+    status: int
+    body: Any
+    schema: str | None  # None: a document that is not the sandbox's (the OpenAPI document)
+
+
+ControlHandler = Callable[[ControlRequest], ControlReply]
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRoute:
+    method: str
+    path: str  # below /_sandbox, with {name} path parameters
+    operation: str  # the OpenAPI operationId
+    summary: str
+    handler: ControlHandler
+    responses: Mapping[int, str | None]  # status -> schema; 401 is added unless public
+    params: Sequence[Param] = ()
+    body_schema: str | None = None
+    public: bool = False  # health and readiness: open even with an admin token
+    description: str = field(default="")
+
+
+def build_routes(state: Sandbox, routes: Sequence[ControlRoute]) -> list[BaseRoute]:
+    return [Route(route.path, _endpoint(state, route), methods=[route.method]) for route in routes]
+
+
+def _endpoint(state: Sandbox, route: ControlRoute) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            params = _params(route, request)
+            body = await _body(state, route, request)
+            reply = route.handler(ControlRequest(params, body))
+        except ControlError as error:
+            reply = ControlReply(
+                error.status, {"error": error.error, "message": error.message}, ERROR_SCHEMA
+            )
+        if reply.schema is not None:
+            state.schemas.check(reply.schema, reply.body)
+        return JSONResponse(reply.body, status_code=reply.status)
+
+    return endpoint
+
+
+def _params(route: ControlRoute, request: Request) -> dict[str, Any]:
+    declared = {p.name for p in route.params if p.where == "query"}
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        allowed = ", ".join(sorted(declared)) or "none"
+        raise ControlError.bad(
+            f"unknown query parameter {unknown[0]!r} for {route.method} /_sandbox{route.path}; "
+            f"it takes: {allowed}"
+        )
+    found: dict[str, Any] = {}
+    for param in route.params:
+        source = request.query_params if param.where == "query" else request.path_params
+        raw = source.get(param.name)
+        if raw is None:
+            if param.required:
+                raise ControlError.bad(f"{param.where}.{param.name}: required")
+            continue
+        found[param.name] = _value(param, str(raw))
+    return found
+
+
+def _value(param: Param, raw: str) -> Any:
+    where = f"{param.where}.{param.name}"
+    value: Any = raw
+    if param.schema.get("type") == "integer":
+        try:
+            value = int(raw, 10)
+        except ValueError:
+            raise ControlError.bad(f"{where}: must be a whole number, not {raw!r}") from None
+    from jsonschema import Draft202012Validator  # (a tenth of a second: when first needed)
+
+    errors = sorted(Draft202012Validator(dict(param.schema)).iter_errors(value), key=str)
+    if errors:
+        raise ControlError.bad(f"{where}: {errors[0].message}")
+    return value
+
+
+async def _body(state: Sandbox, route: ControlRoute, request: Request) -> Any:
+    if route.body_schema is None:
+        return None
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ControlError.bad(f"the body is not valid JSON ({exc}); send a JSON object") from None
+    problems = state.schemas.problems(route.body_schema, body, prefix="body")
+    if problems:
+        raise ControlError.bad("; ".join(str(p) for p in problems))
+    return body
+
+
+# -- OpenAPI ----------------------------------------------------------------------------------
+
+
+def openapi(state: Sandbox, routes: Sequence[ControlRoute]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of these routes, with every schema they use embedded under
+    components.schemas (the same content as schemas/sandbox/*.json)."""
+    components = _Components(state.schemas)
+    paths: dict[str, dict[str, Any]] = {}
+    token = state.settings.admin_token is not None
+    for route in routes:
+        operation: dict[str, Any] = {
+            "operationId": route.operation,
+            "summary": route.summary,
+        }
+        if route.description:
+            operation["description"] = route.description
+        if route.params:
+            operation["parameters"] = [
+                {
+                    "name": p.name,
+                    "in": p.where,
+                    "required": p.required or p.where == "path",
+                    "description": p.description,
+                    "schema": dict(p.schema),
+                }
+                for p in route.params
+            ]
+        if route.body_schema is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": components.ref(route.body_schema)}},
+            }
+        responses = dict(route.responses)
+        if not route.public:
+            responses.setdefault(401, ERROR_SCHEMA)
+        operation["responses"] = {
+            str(status): _response(status, schema, components)
+            for status, schema in sorted(responses.items())
+        }
+        if route.public:
+            operation["security"] = []
+        else:
+            operation["security"] = [{"adminToken": []}] if token else [{}, {"adminToken": []}]
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "call-sandbox control plane",
+            "version": __version__,
+            "description": "The sandbox's own endpoints: health, reset, keys, fault rules, rate "
+            "limits and the journal. With `--admin-token`, every endpoint but health and "
+            "readiness needs `Authorization: Bearer <token>`.",
+        },
+        "servers": [{"url": "/_sandbox"}],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components.schemas.items())),
+            "securitySchemes": {
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the token given to `call-sandbox serve --admin-token`",
+                }
+            },
+        },
+    }
+
+
+def _response(status: int, schema: str | None, components: _Components) -> dict[str, Any]:
+    content = components.ref(schema) if schema else {"type": "object"}
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/json": {"schema": content}},
+    }

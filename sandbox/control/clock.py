@@ -1,0 +1,60 @@
+"""Control endpoints of the sandbox clock.
+
+    GET  /_sandbox/clock
+    POST /_sandbox/clock/advance   {"seconds": N}
+
+Advancing moves every call on through its lifecycle (a queued call dials, an ongoing one ends,
+an ended one gets its analysis) and sends the webhooks of what happened meanwhile, in order.
+One request moves the clock by at most a year (the request schema says so), which keeps the
+events it must publish bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.calls.instants import iso_millis
+from sandbox.control.api import ControlReply, ControlRequest, ControlRoute
+from sandbox.state import Sandbox
+
+
+def clock_body(state: Sandbox) -> dict[str, Any]:
+    now = state.clock.now_ms()
+    return {
+        "now_ms": now,
+        "now": iso_millis(now),
+        "reference_ms": state.clock.reference_ms,
+        "elapsed_ms": now - state.clock.reference_ms,
+        "time_scale": state.clock.scale,
+    }
+
+
+def routes(state: Sandbox) -> list[ControlRoute]:
+    def read(request: ControlRequest) -> ControlReply:
+        return ControlReply(200, clock_body(state), "sandbox/clock.json")
+
+    def advance(request: ControlRequest) -> ControlReply:
+        happened = state.advance(round(request.body["seconds"] * 1000))
+        body = {
+            **clock_body(state),
+            "events": [
+                {"tenant": tenant, "call_id": call.id, "event": step.event, "at_ms": step.at_ms}
+                for tenant, call, step in happened
+            ],
+        }
+        return ControlReply(200, body, "sandbox/clock-advanced.json")
+
+    return [
+        ControlRoute(
+            "GET", "/clock", "getClock", "The sandbox clock", read, {200: "sandbox/clock.json"}
+        ),
+        ControlRoute(
+            "POST",
+            "/clock/advance",
+            "advanceClock",
+            "Move the sandbox clock forward; calls move on and their webhooks are sent",
+            advance,
+            {200: "sandbox/clock-advanced.json", 400: "sandbox/error.json"},
+            body_schema="sandbox/clock-advance.request.json",
+        ),
+    ]

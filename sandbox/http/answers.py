@@ -1,0 +1,104 @@
+"""Finished answers to "this call, please", kept so that asking again costs a lookup.
+
+What a vendor's lookup route (`Vendor.lookup_route`: one call by id) answers depends on the
+request's path and query, the tenant, and the call as observed: its plan and where the clock
+stands in its life (`lifecycle.phase`). The pipeline renders, validates and encodes such an
+answer once and keeps its bytes here under (vendor, path, query, tenant), stamped with the plan
+and the
+phase; a later request gets the same bytes only while the tenant's plan for that id is still
+the same (an update or a delete makes a new one, or none) and the clock is still in the same
+phase (so a call in progress moves on turn by turn, under --time-scale too). Everything that
+may differ per request (auth, rate limits, faults, the journal) happens before and after, as
+for any other request.
+
+Bounded by the number of answers and by their bytes; the least recently used go first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from sandbox.calls.lifecycle import Phase
+from sandbox.calls.model import Call
+
+MAX_ANSWERS = 1024
+MAX_BYTES = 16 * 1024 * 1024
+
+Key = tuple[str, str, bytes, str]  # vendor, raw path, raw query string, tenant
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response as it leaves the pipeline: status, headers and the encoded body."""
+
+    status: int
+    headers: Mapping[str, str]
+    payload: bytes | None  # None: no body
+    head: tuple[tuple[bytes, bytes], ...]  # the headers as sent, content type and length too
+
+    @property
+    def body(self) -> bytes:
+        """The bytes sent after the head."""
+        return b"" if self.payload is None or self.status in (204, 304) else self.payload
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    plan: Call
+    phase: Phase
+    answer: Answer
+
+
+class AnswerCache:
+    def __init__(self, max_answers: int = MAX_ANSWERS, max_bytes: int = MAX_BYTES) -> None:
+        self.max_answers = max_answers
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[Key, _Kept] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Key, plan: Call, phase: Phase) -> Answer | None:
+        """The answer kept for `key`, if it was made from this plan in this phase."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            # The same object, or (a store that rebuilds calls on every read) an equal one.
+            if (kept.plan is not plan and kept.plan != plan) or kept.phase != phase:
+                return None
+            self._kept.move_to_end(key)
+            return kept.answer
+
+    def put(self, key: Key, plan: Call, phase: Phase, answer: Answer) -> None:
+        size = len(answer.payload or b"")
+        if size > self.max_bytes:
+            return
+        if answer.payload is not None:
+            # An exact copy: the encoder's bytes keep its whole working buffer (orjson's is at
+            # least 64 KiB), which a thousand kept answers would multiply.
+            answer = replace(answer, payload=bytes(memoryview(answer.payload)))
+        with self._lock:
+            previous = self._kept.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous.answer.payload or b"")
+            self._kept[key] = _Kept(plan, phase, answer)
+            self._bytes += size
+            while len(self._kept) > self.max_answers or self._bytes > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= len(dropped.answer.payload or b"")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the answers kept."""
+        return self._bytes

@@ -1,0 +1,73 @@
+"""Reading query parameters the way the vendors' stacks do, with errors that say what to send."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from sandbox.dialect.vendor import Query
+from sandbox.errors import InvalidRequest
+
+TRUE_FALSE: Mapping[str, bool] = {"true": True, "false": False}
+
+
+def boolean(
+    query: Query, name: str, default: bool, *, accepted: Mapping[str, bool] = TRUE_FALSE
+) -> bool:
+    value = query.get(name)
+    if value is None:
+        return default
+    if value not in accepted:
+        allowed = ", ".join(accepted)
+        raise InvalidRequest.one(f"query.{name}", f"must be one of {allowed}, not {value!r}")
+    return accepted[value]
+
+
+def integer(
+    query: Query, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    value = query.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value, 10)
+    except ValueError:
+        raise InvalidRequest.one(
+            f"query.{name}", f"must be a whole number, not {value!r}"
+        ) from None
+    if minimum is not None and number < minimum:
+        raise InvalidRequest.one(f"query.{name}", f"must be at least {minimum}, not {number}")
+    if maximum is not None and number > maximum:
+        raise InvalidRequest.one(f"query.{name}", f"must be at most {maximum}, not {number}")
+    return number
+
+
+def choice(query: Query, name: str, default: str | None, choices: Sequence[str]) -> str | None:
+    value = query.get(name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise InvalidRequest.one(
+            f"query.{name}", f"must be one of {', '.join(choices)}, not {value!r}"
+        )
+    return value
+
+
+def instant(query: Query, name: str, *, end_of_day: bool = False) -> int | None:
+    """A date (YYYY-MM-DD, the whole UTC day) or an ISO-8601 instant, as epoch ms."""
+    value = query.get(name)
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            ms = int(day.timestamp()) * 1000
+            return ms + 86_399_999 if end_of_day else ms
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest.one(
+            f"query.{name}", f"must be a date like 2026-03-15 or an ISO-8601 instant, not {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,241 @@
+"""The calls a tenant can see: its generated population, its pinned calls, and what clients
+created, updated or deleted through the API.
+
+The generated population is never materialised: a call is generated when it is asked for.
+What clients change lives in small overlays (created calls, patched copies, deleted ids), so a
+reset is dropping the overlays. The overlays live in a backend (`sandbox/backends/`): this
+process's memory by default, or a Redis server shared by every worker and replica. Every
+lookup is scoped to one tenant; another tenant's call is indistinguishable from one that does
+not exist.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Any, Literal
+
+from sandbox.calls.clock import Clock
+from sandbox.calls.fixtures import FixtureSet, Tenant
+from sandbox.calls.generator import LIVE, Generator
+from sandbox.calls.ids import uuid_from
+from sandbox.calls.lifecycle import Transition, observe, transitions
+from sandbox.calls.model import Call, Scenario
+from sandbox.store.backend import Backend
+from sandbox.store.memory import MemoryBackend
+
+LIVE_HEAD = len(LIVE)
+Order = Literal["desc", "asc"]
+SortKey = tuple[int, int, str]
+
+
+def sort_key(call: Call, sequence: int = 0) -> SortKey:
+    """Calls list by creation time; calls created in the same millisecond by creation order."""
+    return (call.created_ms, sequence, call.id)
+
+
+class Store:
+    def __init__(
+        self,
+        fixtures: FixtureSet,
+        generator: Generator,
+        clock: Clock,
+        *,
+        tenants: Mapping[str, Tenant] | None = None,
+        backend: Backend | None = None,
+    ) -> None:
+        self.fixtures = fixtures
+        self.tenants = tenants if tenants is not None else fixtures.tenants
+        self.generator = generator
+        self.clock = clock
+        self.backend: Backend = backend if backend is not None else MemoryBackend()
+        self._pinned: dict[str, dict[str, Call]] = {t: {} for t in self.tenants}
+        self._aliases: dict[tuple[str, str], tuple[str, str]] = {}
+        for call in fixtures.pinned:
+            self._pinned[call.tenant][call.id] = call
+            for vendor, external in call.vendor_ids.items():
+                self._aliases[(vendor, external)] = (call.tenant, call.id)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Forget what clients did (all tenants, or one); the seeded population stays."""
+        self.backend.reset(tenant)
+
+    def mutation(self, tenant: str) -> AbstractContextManager[None]:
+        """Hold while reading, changing and writing one tenant's calls: no other thread,
+        worker or replica sharing the store changes that tenant's calls meanwhile."""
+        return self.backend.mutation(tenant)
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def alias(self, vendor: str, external_id: str) -> str | None:
+        """The canonical id of a pinned call that a vendor's docs show under another id."""
+        found = self._aliases.get((vendor, external_id))
+        return found[1] if found else None
+
+    def get(self, tenant: str, call_id: str) -> Call | None:
+        """The tenant's call as it is now on the sandbox clock, or None."""
+        plan = self.plan(tenant, call_id)
+        return observe(plan, self.clock.now_ms()) if plan is not None else None
+
+    def plan(self, tenant: str, call_id: str) -> Call | None:
+        """The tenant's call as planned: its whole life, whatever the clock says."""
+        entry = self.backend.entry(tenant, call_id)
+        if entry.deleted:
+            return None
+        if entry.patched is not None:
+            return entry.patched
+        if entry.created is not None:
+            return entry.created[1]
+        pinned = self._pinned.get(tenant, {}).get(call_id)
+        if pinned is not None:
+            return pinned
+        return self._generated_plan(tenant, call_id)
+
+    def _generated_plan(self, tenant: str, call_id: str) -> Call | None:
+        decoded = self.generator.ids.decode(call_id)
+        if decoded is None or decoded[0] != tenant or decoded[1] >= self.generator.size(tenant):
+            return None
+        return self.generator.plan(tenant, decoded[1])
+
+    def key_of(self, tenant: str, call_id: str) -> SortKey | None:
+        """Where a call sits in list order (for a pagination key), even after it was deleted."""
+        created = self.backend.entry(tenant, call_id).created
+        if created is not None:
+            return sort_key(created[1], created[0])
+        pinned = self._pinned.get(tenant, {}).get(call_id)
+        if pinned is not None:
+            return sort_key(pinned)
+        decoded = self.generator.ids.decode(call_id)
+        if decoded is None or decoded[0] != tenant or decoded[1] >= self.generator.size(tenant):
+            return None
+        return (self.generator.created_ms(tenant, decoded[1]), 0, call_id)
+
+    def calls(
+        self, tenant: str, *, order: Order = "desc", after: SortKey | None = None
+    ) -> Iterator[Call]:
+        """Every call of `tenant` as it is now, in creation order, lazily, after `after`."""
+        now = self.clock.now_ms()
+        overlay = self.backend.overlay(tenant)
+        small = [(sort_key(c), c) for c in self._pinned.get(tenant, {}).values()]
+        small += [(sort_key(c, seq), c) for seq, c in overlay.created.values()]
+        deleted, patched = overlay.deleted, overlay.patched
+        descending = order == "desc"
+        small.sort(key=lambda pair: pair[0], reverse=descending)
+        if after is not None:
+            small = [p for p in small if (p[0] < after if descending else p[0] > after)]
+        merged = heapq.merge(
+            small,
+            self._generated(tenant, descending, after),
+            key=lambda p: p[0],
+            reverse=descending,
+        )
+        for _, call in merged:
+            if call.id in deleted:
+                continue
+            yield observe(patched.get(call.id, call), now)
+
+    def _generated(
+        self, tenant: str, descending: bool, after: SortKey | None
+    ) -> Iterator[tuple[SortKey, Call]]:
+        size = self.generator.size(tenant)
+        created = self.generator.created_ms
+        # created_ms falls strictly with the index: binary-search the first index past `after`.
+        low, high = 0, size
+        if after is not None:
+            while low < high:
+                middle = (low + high) // 2
+                key = (created(tenant, middle), 0, self.generator.ids.encode(tenant, middle))
+                if (key < after) if descending else (key <= after):
+                    high = middle
+                else:
+                    low = middle + 1
+        stop = low if after is not None else size
+        indices = range(low, size) if descending else range(stop - 1, -1, -1)
+        for index in indices:
+            call = self.generator.plan(tenant, index)
+            yield sort_key(call), call
+
+    # -- changes -------------------------------------------------------------------------
+
+    def create(
+        self,
+        tenant: str,
+        build: Callable[[str, int], Call],
+        *,
+        origin: str,
+        outcome: Callable[[Call], Scenario | None],
+    ) -> Call:
+        """Store the call a client asked for through vendor `origin`: `build(call_id, now_ms)`
+        says what was asked, `outcome(request)` how it will end (None: it never moves on),
+        and the generator plans the rest. Answers the call as it is now."""
+        with self.mutation(tenant):
+            sequence = self.backend.next_sequence(tenant)
+            try:
+                call_id = uuid_from(self.fixtures.seed, "created", tenant, sequence)
+                now = self.clock.now_ms()
+                request = replace(build(call_id, now), origin=origin)
+                ending = outcome(request)  # may raise: nothing is stored then
+                plan = request if ending is None else self.generator.plan_created(request, ending)
+            except BaseException:
+                self.backend.release_sequence(tenant, sequence)
+                raise
+            self.backend.put_created(tenant, sequence, plan)
+            return observe(plan, now)
+
+    def update(self, tenant: str, call_id: str, **changes: Any) -> Call | None:
+        """Replace fields of a call; None if the tenant has no such call."""
+        with self.mutation(tenant):
+            current = self.plan(tenant, call_id)
+            if current is None:
+                return None
+            now = self.clock.now_ms()
+            updated = replace(current, updated_ms=now, **changes)
+            created = self.backend.entry(tenant, call_id).created
+            if created is not None:
+                self.backend.put_created(tenant, created[0], updated)
+            else:
+                self.backend.put_patched(tenant, updated)
+            return observe(updated, now)
+
+    def delete(self, tenant: str, call_id: str) -> Call | None:
+        with self.mutation(tenant):
+            current = self.get(tenant, call_id)
+            if current is None:
+                return None
+            self.backend.put_deleted(tenant, call_id)
+            return current
+
+    def transitions(self, after: int, until: int) -> list[tuple[str, Call, Transition]]:
+        """Every lifecycle event in (after, until] of every tenant, in time order: of created
+        and pinned calls, and of the live head of each generated population (older generated
+        calls were settled before the reference instant, which the clock never goes behind)."""
+        found: list[tuple[int, int, str, Call, Transition]] = []
+        overlays = self.backend.overlays()
+        plans = [(t, c) for t in self._pinned for c in self._pinned[t].values()]
+        # Tenants this process knows (another worker's new open tenant is not one yet), in
+        # the order they were made, and their calls in creation order: a fixed order for
+        # events at the same instant.
+        for tenant in self.tenants:
+            made = overlays[tenant].created.values() if tenant in overlays else ()
+            plans += [(tenant, c) for _, c in sorted(made, key=lambda pair: pair[0])]
+        for tenant in self.tenants:
+            live = range(min(LIVE_HEAD, self.generator.size(tenant)))
+            plans += [(tenant, self.generator.plan(tenant, i)) for i in live]
+        for tenant, plan in plans:
+            overlay = overlays.get(tenant)
+            if overlay is not None and plan.id in overlay.deleted:
+                continue
+            current = overlay.patched.get(plan.id, plan) if overlay is not None else plan
+            for step in transitions(current, after, until):
+                found.append((step.at_ms, len(found), tenant, current, step))
+        found.sort(key=lambda entry: entry[:2])
+        return [(tenant, plan, step) for _, _, tenant, plan, step in found]
+
+    def snapshot(self) -> Mapping[str, int]:
+        """How many calls each tenant has created, patched and deleted (for tests and health)."""
+        overlays = self.backend.overlays()
+        return {t: overlays[t].size if t in overlays else 0 for t in self.tenants}
