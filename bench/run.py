@@ -47,11 +47,10 @@ from bench.servers import (
 )
 from sandbox import Settings, create_app
 from sandbox.calls.generator import PLANS_KEPT
-from sandbox.dialect.vendor import Vendor
+from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.http.answers import MAX_ANSWERS
 from sandbox.http.inprocess import request
 from sandbox.resources import fixtures_dir
-from sandbox.state import Sandbox
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -115,7 +114,7 @@ class World:
 
     def __init__(self, fixtures: Path) -> None:
         self.app = create_app(Settings(fixtures=fixtures, access_log=False))
-        self.state: Sandbox = self.app.state.sandbox
+        self.state: VendorSandbox = self.app.state.sandbox
         self.tenant = self.state.fixtures.default_tenant
         self.vendors: Mapping[str, Vendor] = self.state.vendors
         self.rng = random.Random(SEED)
@@ -444,7 +443,7 @@ class Bench:
 
     def _in_process(self) -> None:
         app = create_app(Settings(fixtures=self.fixtures, raise_on_schema_error=True))
-        state: Sandbox = app.state.sandbox
+        state: VendorSandbox = app.state.sandbox
         for vendor in state.vendors.values():
             paths = [self.world.path(vendor, i) for i in self.world.indices(HOT_IDS)]
             size = self.world.mean_size(vendor, paths)

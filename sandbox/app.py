@@ -18,14 +18,16 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from sandbox.control.admin import AdminGate
 from sandbox.control.routes import control_routes
-from sandbox.dialect.vendor import Vendor
+from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.http.access_log import RequestLog
+from sandbox.http.answers import AnswerCache
 from sandbox.http.mounts import SandboxApp, VendorMounts
 from sandbox.http.pipeline import VendorApp
 from sandbox.openapi import openapi_route
 from sandbox.settings import Settings
 from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
+from sandbox.webhooks.engine import Webhooks
 
 
 def create_app(
@@ -34,12 +36,16 @@ def create_app(
     """Build the sandbox: one mount per vendor, the control plane under /_sandbox."""
     settings = settings or Settings()
     state = Sandbox(settings, vendors)
-    mounts = {v.name: VendorApp(state, v, prefix=f"/{v.name}") for v in vendors}
+    # Lifecycle events sent to the clients' webhook URLs; every attempt is journalled.
+    webhooks = Webhooks(state, journal=state.journal)
+    # What the lookup routes answered, reused while the call stays as it was.
+    answers = AnswerCache()
+    mounts = {v.name: VendorApp(state, v, prefix=f"/{v.name}", answers=answers) for v in vendors}
     vendor_mounts = VendorMounts(mounts)
     routes: list[BaseRoute] = [
         vendor_mounts,  # /<vendor>/...: first, as nearly every request is one
         openapi_route(state),
-        Mount("/_sandbox", routes=control_routes(state)),
+        Mount("/_sandbox", routes=control_routes(state, webhooks)),
     ]
     for name, vendor_app in mounts.items():
         # The bare prefix is the vendor's too: it answers in the vendor's shape, not ours.
@@ -49,7 +55,7 @@ def create_app(
             raise ValueError(
                 f"--vendor {settings.vendor_at_root!r}: choose one of {', '.join(mounts)}"
             )
-        root = VendorApp(state, state.vendors[settings.vendor_at_root], prefix="")
+        root = VendorApp(state, state.vendors[settings.vendor_at_root], prefix="", answers=answers)
         routes.append(Mount("", app=root))
     else:
         routes.append(Route("/{path:path}", _no_vendor, methods=_ALL_METHODS))
@@ -61,12 +67,14 @@ def create_app(
     app = SandboxApp(
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(state),
+        lifespan=_lifespan(state, webhooks),
         mounts=vendor_mounts,
         # What of `middleware` applies to a vendor's paths (the admin gate guards /_sandbox).
         vendor_middleware=[RequestLog] if settings.access_log else [],
     )
     app.state.sandbox = state
+    app.state.webhooks = webhooks
+    app.state.answers = answers
     return app
 
 
@@ -83,7 +91,7 @@ def _any_character(route: BaseRoute) -> None:
 
 async def _no_vendor(request: Request) -> Response:
     """A path under no vendor: say which prefixes exist (the sandbox's own error shape)."""
-    state: Sandbox = request.app.state.sandbox
+    state: VendorSandbox = request.app.state.sandbox
     prefixes = ", ".join(f"/{name}" for name in state.vendors)
     body = {
         "error": "not_found",
@@ -100,7 +108,9 @@ log = logging.getLogger("sandbox")
 TICK_SECONDS = 0.2
 
 
-def _lifespan(state: Sandbox) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    state: VendorSandbox, webhooks: Webhooks
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ticker = asyncio.create_task(_tick(state)) if state.clock.scale else None
@@ -112,12 +122,12 @@ def _lifespan(state: Sandbox) -> Callable[[Starlette], AbstractAsyncContextManag
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
             # Deliveries still queued are dropped with the process; a stop stays under a second.
-            state.webhooks.close(timeout=0.5)
+            webhooks.close(timeout=0.5)
 
     return lifespan
 
 
-async def _tick(state: Sandbox) -> None:
+async def _tick(state: VendorSandbox) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
         try:

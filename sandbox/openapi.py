@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from sandbox.dialect.vendor import Param, Route, Vendor
+from sandbox.dialect.vendor import Param, Route, Vendor, VendorSandbox
 from sandbox.errors import (
     CallNotFound,
     HeadTooLarge,
@@ -37,7 +37,6 @@ from sandbox.errors import (
 )
 from sandbox.http.pipeline import HINT_HEADER
 from sandbox.schemas import SchemaRegistry
-from sandbox.state import Sandbox
 from sandbox.version import __version__
 
 OPENAPI_VERSION = "3.1.0"
@@ -241,7 +240,7 @@ def _operation(
     return operation
 
 
-def _example_id(state: Sandbox, vendor: Vendor) -> str | None:
+def _example_id(state: VendorSandbox, vendor: Vendor) -> str | None:
     """The id of the vendor's own docs example call, which every sandbox serves."""
     tenant = state.fixtures.default_tenant
     for call in state.fixtures.pinned:
@@ -250,7 +249,7 @@ def _example_id(state: Sandbox, vendor: Vendor) -> str | None:
     return None
 
 
-def document(state: Sandbox, vendor: Vendor) -> dict[str, Any]:
+def document(state: VendorSandbox, vendor: Vendor) -> dict[str, Any]:
     """The OpenAPI 3.1 document of one vendor's API on this sandbox."""
     components = _Components(state.schemas)
     example_id = _example_id(state, vendor)
@@ -280,7 +279,7 @@ def document(state: Sandbox, vendor: Vendor) -> dict[str, Any]:
     }
 
 
-def openapi_route(state: Sandbox) -> StarletteRoute:
+def openapi_route(state: VendorSandbox) -> StarletteRoute:
     """`GET /_sandbox/openapi/<vendor>.json`, each document built once, on first request."""
     encoded: dict[str, bytes] = {}
 

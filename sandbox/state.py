@@ -1,13 +1,17 @@
-"""One sandbox's state: fixtures, schemas, the generated population and the store.
+"""One sandbox's state: fixtures, schemas, the generated population, the store, the clock
+and the test double's records (fault rules, rate limits, the journal).
 
 `create_app()` builds exactly one of these and hands it to every vendor mount and to the
-control plane, so a reset through any door resets the same state.
+control plane, so a reset through any door resets the same state. It knows a vendor only as
+a `Door` (a name and a credential scheme): the vendors and the engine above it import it,
+never the other way round.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from sandbox.calls.clock import Clock
 from sandbox.calls.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
@@ -15,28 +19,54 @@ from sandbox.calls.generator import Generator
 from sandbox.calls.ids import digest
 from sandbox.calls.lifecycle import Transition, observe
 from sandbox.calls.model import Call
-from sandbox.dialect.vendor import Vendor
-from sandbox.http.answers import AnswerCache
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 from sandbox.settings import Settings
-from sandbox.store.backend import open_backend
 from sandbox.store.faults import FaultBook
 from sandbox.store.journal import Journal
+from sandbox.store.opening import open_backend
 from sandbox.store.ratelimits import RateLimiter
 from sandbox.store.redaction import Redactor
 from sandbox.store.statefile import load_state
 from sandbox.store.store import Store
-from sandbox.webhooks.engine import Webhooks
 
 # Told of every lifecycle event as it happens: (tenant, the call as it is then, the event).
 Listener = Callable[[str, Call, Transition], None]
+# Told of every reset (None: all tenants), before the journal forgets.
+ResetHook = Callable[[str | None], None]
 
 
-class Sandbox:
-    def __init__(self, settings: Settings, vendors: Sequence[Vendor]) -> None:
+class Credentials(Protocol):
+    """How a vendor's clients present a tenant's keys (`sandbox.dialect.auth`)."""
+
+    @property
+    def fields(self) -> tuple[str, ...]: ...
+
+    def headers(self, credentials: Mapping[str, str]) -> dict[str, str]: ...
+
+
+class Door(Protocol):
+    """What the state needs of a vendor: its name, and the keys its clients present."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def auth(self) -> Credentials: ...
+
+    def check_credentials(self, tenant: str, credentials: Mapping[str, str]) -> list[str]: ...
+
+
+V = TypeVar("V", bound=Door)
+
+
+class Sandbox(Generic[V]):
+    def __init__(self, settings: Settings, vendors: Sequence[V]) -> None:
         self.settings = settings
-        self.vendors: Mapping[str, Vendor] = {v.name: v for v in vendors}
+        self.vendors: Mapping[str, V] = {v.name: v for v in vendors}
         self.schemas = SchemaRegistry.load(schemas_dir())
         fixtures = load_fixtures(fixtures_dir(settings.fixtures), self.schemas)
         if settings.seed is not None:
@@ -70,18 +100,16 @@ class Sandbox:
         self.faults = FaultBook(fixtures.seed)
         self.rate_limits = RateLimiter()
         self.journal = Journal()
-        # What the lookup routes answered, reused while the call stays as it was.
-        self.answers = AnswerCache()
         self.redactor = Redactor(
             value
             for t in fixtures.tenants.values()
             for keys in t.keys.values()
             for value in keys.values()
         )
-        # Lifecycle events sent to the clients' webhook URLs; every attempt is journalled.
-        self.webhooks = Webhooks(self, journal=self.journal)
+        # What else keeps per-tenant records (the webhook engine) and forgets them on a reset.
+        self.reset_hooks: list[ResetHook] = []
 
-    def _keyring(self, vendor: Vendor) -> dict[tuple[str, ...], Tenant]:
+    def _keyring(self, vendor: V) -> dict[tuple[str, ...], Tenant]:
         """Credential tuple -> tenant, for one vendor; fixture mistakes stop start-up here."""
         ring: dict[tuple[str, ...], Tenant] = {}
         for tenant in self.fixtures.tenants.values():
@@ -104,7 +132,7 @@ class Sandbox:
     def default_tenant(self) -> Tenant:
         return self.fixtures.tenants[self.fixtures.default_tenant]
 
-    def tenant_for(self, vendor: Vendor, credentials: tuple[str, ...]) -> Tenant | None:
+    def tenant_for(self, vendor: V, credentials: tuple[str, ...]) -> Tenant | None:
         """The tenant these credentials belong to. With open tenancy, a key no fixture names
         gets a tenant of its own, created on first use, whose population is seeded from the
         key: parallel test workers with their own keys never see each other's calls."""
@@ -141,7 +169,8 @@ class Sandbox:
         self.faults.reset(tenant)
         self.rate_limits.reset(tenant)
         # Webhooks first: once reset, no earlier delivery records an attempt in the journal.
-        self.webhooks.reset(tenant)
+        for hook in self.reset_hooks:
+            hook(tenant)
         self.journal.reset(tenant)
         if tenant is None:
             with self._publishing:

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from tests.redis_server import redis_server, redis_url  # noqa: F401  (the Redis store's tests)
 from tests.wheel_env import build_wheel, make_venv
 
@@ -21,8 +21,8 @@ def app() -> Starlette:
 
 
 @pytest.fixture
-def state(app: Starlette) -> Sandbox:
-    sandbox: Sandbox = app.state.sandbox
+def state(app: Starlette) -> VendorSandbox:
+    sandbox: VendorSandbox = app.state.sandbox
     return sandbox
 
 

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from sandbox.calls.model import Scenario
-from sandbox.dialect.vendor import Example, Route, Vendor
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import Example, Route, Vendor, VendorSandbox
 from sandbox.testing.handles import SandboxHandle
 from sandbox.vendors import VENDORS
 
@@ -56,12 +55,12 @@ def pick(request: pytest.FixtureRequest, sandbox: SandboxHandle) -> SandboxHandl
     return server
 
 
-def state_of(sandbox: SandboxHandle) -> Sandbox:
-    state: Sandbox = sandbox.app.state.sandbox
+def state_of(sandbox: SandboxHandle) -> VendorSandbox:
+    state: VendorSandbox = sandbox.app.state.sandbox
     return state
 
 
-def call_id(state: Sandbox, vendor: Vendor) -> str:
+def call_id(state: VendorSandbox, vendor: Vendor) -> str:
     """A completed generated call of the default tenant, as the vendor spells its id."""
     tenant = state.default_tenant.id
     call = next(
@@ -78,7 +77,7 @@ def route_of(vendor: Vendor, example: Example) -> Route:
 
 def send(
     client: httpx.Client,
-    state: Sandbox,
+    state: VendorSandbox,
     vendor: Vendor,
     example: Example,
     headers: Mapping[str, str] | None = None,

@@ -11,8 +11,8 @@ from bench import inprocess, load, report, run
 from bench.reference import body_of, make_app
 from bench.servers import Probe, free_port, sandbox_command, served
 from sandbox import Settings, create_app
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.inprocess import request
-from sandbox.state import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8080/
@@ -49,7 +49,7 @@ def test_wrk_s_summary_is_read_and_failures_are_refused() -> None:
 
 def test_the_in_process_part_runs() -> None:
     app = create_app(Settings(raise_on_schema_error=True))
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     retell = state.vendors["retell"]
     call = state.generator.call(state.fixtures.default_tenant, 7)
     paths = [f"/retell{retell.lookup_path(retell.external_id(call))}"]
@@ -70,7 +70,7 @@ def test_options_and_the_table() -> None:
 @pytest.mark.skipif(not load.available(), reason="wrk is not installed (apt-get install wrk)")
 def test_a_second_of_wrk_against_the_sandbox(tmp_path: Path) -> None:
     app = create_app(Settings())
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     retell = state.vendors["retell"]
     tenant = state.fixtures.default_tenant
     calls = [state.generator.call(tenant, i) for i in range(10)]

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 from tests.servers import Served, free_port, served, wait_for
@@ -137,7 +137,7 @@ def _healthcheck(command: list[str], bin_dir: Path, cwd: Path) -> int:
 
 
 def test_the_image_command_serves_the_wheel_and_stops_on_sigterm(
-    wheel_venv: Path, tmp_path: Path, app: Starlette, state: Sandbox
+    wheel_venv: Path, tmp_path: Path, app: Starlette, state: VendorSandbox
 ) -> None:
     entrypoint, healthcheck = exec_form("ENTRYPOINT"), exec_form("HEALTHCHECK")
     port = IMAGE_PORT

@@ -10,9 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from sandbox.calls.model import Scenario
-from sandbox.dialect.vendor import Example, Route, Vendor
+from sandbox.dialect.vendor import Example, Route, Vendor, VendorSandbox
 from sandbox.errors import CallNotFound, Unauthorized
-from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 
 ROUTES = [(v, r) for v in VENDORS for r in v.routes]
@@ -26,7 +25,7 @@ def _id(value: object) -> str:
     return str(value)
 
 
-def _call_id(state: Sandbox, vendor: Vendor) -> str:
+def _call_id(state: VendorSandbox, vendor: Vendor) -> str:
     call = next(
         state.generator.call("acme", i)
         for i in range(20)
@@ -56,7 +55,7 @@ def test_every_route_has_an_example() -> None:
     ("vendor", "example"), [(v, e) for v in VENDORS for e in v.examples], ids=_id
 )
 def test_example_succeeds(
-    client: TestClient, state: Sandbox, vendor: Vendor, example: Example
+    client: TestClient, state: VendorSandbox, vendor: Vendor, example: Example
 ) -> None:
     route = next(r for r in vendor.routes if r.name == example.route)
     path = example.path.replace("{call_id}", _call_id(state, vendor))
@@ -67,7 +66,9 @@ def test_example_succeeds(
 
 
 @pytest.mark.parametrize(("vendor", "route"), ROUTES, ids=_id)
-def test_no_credentials(client: TestClient, state: Sandbox, vendor: Vendor, route: Route) -> None:
+def test_no_credentials(
+    client: TestClient, state: VendorSandbox, vendor: Vendor, route: Route
+) -> None:
     path = route.path.replace("{", "").replace("}", "")
     response = client.request(route.method, f"/{vendor.name}{path}")
     reply = vendor.render_error(Unauthorized("x"))
@@ -77,7 +78,7 @@ def test_no_credentials(client: TestClient, state: Sandbox, vendor: Vendor, rout
 
 
 @pytest.mark.parametrize(("vendor", "route"), [(v, r) for v, r in ROUTES if "{" in r.path], ids=_id)
-def test_unknown_id(client: TestClient, state: Sandbox, vendor: Vendor, route: Route) -> None:
+def test_unknown_id(client: TestClient, state: VendorSandbox, vendor: Vendor, route: Route) -> None:
     example = next(e for e in vendor.examples if e.route == route.name)
     unknown = "00000000-0000-4000-8000-000000000000"
     path = example.path.replace("{call_id}", unknown)
@@ -91,7 +92,9 @@ def test_unknown_id(client: TestClient, state: Sandbox, vendor: Vendor, route: R
 
 
 @pytest.mark.parametrize(("vendor", "route"), [(v, r) for v, r in ROUTES if r.body_schema], ids=_id)
-def test_malformed_body(client: TestClient, state: Sandbox, vendor: Vendor, route: Route) -> None:
+def test_malformed_body(
+    client: TestClient, state: VendorSandbox, vendor: Vendor, route: Route
+) -> None:
     example = next(e for e in vendor.examples if e.route == route.name)
     path = example.path.replace("{call_id}", _call_id(state, vendor))
     before = state.store.snapshot()
@@ -107,7 +110,7 @@ def test_malformed_body(client: TestClient, state: Sandbox, vendor: Vendor, rout
 
 
 @pytest.mark.parametrize("vendor", VENDORS, ids=_id)
-def test_unknown_route(client: TestClient, state: Sandbox, vendor: Vendor) -> None:
+def test_unknown_route(client: TestClient, state: VendorSandbox, vendor: Vendor) -> None:
     response = client.get(f"/{vendor.name}/no/such/route", headers=state.credentials(vendor.name))
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == vendor.content_type

@@ -30,8 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.applications import Starlette
 
 from sandbox import Settings, create_app
-from sandbox.dialect.vendor import Vendor
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.vendors import VENDORS
 
 FUZZ_FULL = 1000
@@ -46,7 +45,7 @@ CHECKS = [
 ]
 
 
-def _ids(state: Sandbox, vendor: Vendor) -> list[str]:
+def _ids(state: VendorSandbox, vendor: Vendor) -> list[str]:
     """Ids of calls the default tenant has, so that generated requests reach real calls."""
     tenant = state.fixtures.default_tenant
     generated = [vendor.external_id(state.generator.call(tenant, i)) for i in range(12)]
@@ -103,7 +102,7 @@ def _runner(
 @pytest.mark.parametrize("vendor", VENDORS, ids=lambda v: v.name)
 def test_schemathesis_finds_no_5xx_and_no_schema_break(vendor: Vendor) -> None:
     app = create_app(Settings(raise_on_schema_error=True))
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     headers = state.credentials(vendor.name)
     ids = _ids(state, vendor)
     known = _known_fields(vendor)

@@ -16,8 +16,7 @@ import pytest
 
 from sandbox import Settings, create_app
 from sandbox.calls.model import Scenario
-from sandbox.dialect.vendor import Vendor
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 from tests.servers import Served, serve
@@ -37,7 +36,7 @@ class Call:
         return f"{self.method} {self.path}"
 
 
-def _generated_id(state: Sandbox, vendor: Vendor) -> str:
+def _generated_id(state: VendorSandbox, vendor: Vendor) -> str:
     call = next(
         state.generator.call(state.default_tenant.id, i)
         for i in range(50)
@@ -46,7 +45,7 @@ def _generated_id(state: Sandbox, vendor: Vendor) -> str:
     return vendor.external_id(call)
 
 
-def vendor_calls(state: Sandbox, vendor: Vendor) -> list[Call]:
+def vendor_calls(state: VendorSandbox, vendor: Vendor) -> list[Call]:
     keys = state.credentials(vendor.name)
     wrong = {header: value + "x" for header, value in keys.items()}
     json_type = {"content-type": "application/json"}
@@ -132,7 +131,7 @@ def _compare(calls: list[Call], in_process: httpx.Client, over_http: httpx.Clien
 
 @pytest.mark.parametrize("vendor", VENDORS, ids=lambda v: v.name)
 def test_every_vendor_answers_the_same_in_both_modes(
-    vendor: Vendor, in_process: httpx.Client, over_http: httpx.Client, state: Sandbox
+    vendor: Vendor, in_process: httpx.Client, over_http: httpx.Client, state: VendorSandbox
 ) -> None:
     calls = vendor_calls(state, vendor)
     statuses = _compare(calls, in_process, over_http)
@@ -147,7 +146,7 @@ def test_the_control_plane_answers_the_same_in_both_modes(
     assert statuses == [200, 200, 200, 200, 400, 400, 200, 404]
 
 
-def test_the_server_logged_each_request_once(server: Served, state: Sandbox) -> None:
+def test_the_server_logged_each_request_once(server: Served, state: VendorSandbox) -> None:
     paths = {c.path.split("?")[0] for v in VENDORS for c in vendor_calls(state, v)}
     logged = server.stdout()
     assert all(f" {path} " in logged for path in paths)

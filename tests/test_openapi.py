@@ -17,10 +17,9 @@ from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
 from sandbox.calls.model import Scenario
-from sandbox.dialect.vendor import Example, Param, Route, Vendor
+from sandbox.dialect.vendor import Example, Param, Route, Vendor, VendorSandbox
 from sandbox.errors import InvalidRequest
 from sandbox.openapi import component_name, document
-from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 
 by_name = pytest.mark.parametrize("vendor", VENDORS, ids=lambda v: v.name)
@@ -43,9 +42,9 @@ def _id(value: object) -> str:
     return str(value)
 
 
-def _state(client: TestClient) -> Sandbox:
+def _state(client: TestClient) -> VendorSandbox:
     assert isinstance(client.app, Starlette)
-    state: Sandbox = client.app.state.sandbox
+    state: VendorSandbox = client.app.state.sandbox
     return state
 
 
@@ -66,7 +65,7 @@ def _validator(doc: dict[str, Any], schema: Any) -> Draft202012Validator:
     return Draft202012Validator({"$ref": "urn:doc#/x-checked"}, registry=registry)
 
 
-def _completed_call_id(state: Sandbox, vendor: Vendor) -> str:
+def _completed_call_id(state: VendorSandbox, vendor: Vendor) -> str:
     tenant = state.fixtures.default_tenant
     call = next(
         state.generator.call(tenant, i)
@@ -149,7 +148,7 @@ def test_retell_documents_a_204_without_a_body(shared: TestClient) -> None:
     ("vendor", "example"), [(v, e) for v in VENDORS for e in v.examples], ids=_id
 )
 def test_each_example_answers_as_documented(
-    client: TestClient, state: Sandbox, vendor: Vendor, example: Example
+    client: TestClient, state: VendorSandbox, vendor: Vendor, example: Example
 ) -> None:
     """The route's declared status and success schema are what the example really gets, and
     the document's schema for that status takes the body."""

@@ -24,9 +24,8 @@ from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
 from sandbox.calls.model import Call
-from sandbox.dialect.vendor import Route, Vendor
+from sandbox.dialect.vendor import Route, Vendor, VendorSandbox
 from sandbox.errors import Unauthorized
-from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 
 EXAMPLES = 2000 if os.environ.get("SANDBOX_FUZZ") == "1" else 500
@@ -41,13 +40,13 @@ def sandbox_app() -> Iterator[TestClient]:
         yield client
 
 
-def _state(client: TestClient) -> Sandbox:
+def _state(client: TestClient) -> VendorSandbox:
     assert isinstance(client.app, Starlette)
-    state: Sandbox = client.app.state.sandbox
+    state: VendorSandbox = client.app.state.sandbox
     return state
 
 
-def _ids(state: Sandbox, vendor: Vendor) -> list[str]:
+def _ids(state: VendorSandbox, vendor: Vendor) -> list[str]:
     tenant = state.fixtures.default_tenant
     return [vendor.external_id(state.generator.call(tenant, i)) for i in range(10)] + [
         vendor.external_id(c) for c in state.fixtures.pinned if c.tenant == tenant
@@ -120,7 +119,7 @@ HEADER_VALUE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), ma
 
 
 @st.composite
-def headers(draw: st.DrawFn, state: Sandbox, vendor: Vendor) -> dict[str, str]:
+def headers(draw: st.DrawFn, state: VendorSandbox, vendor: Vendor) -> dict[str, str]:
     """The default tenant's keys, another tenant's, some of them, mangled ones or none; plus
     random headers."""
     own = state.credentials(vendor.name)
@@ -160,7 +159,7 @@ def _route(vendor: Vendor, method: str, path: str) -> Route | None:
     return next((r for r in vendor.routes if r.method == method and r.match(raw) is not None), None)
 
 
-def _plans(state: Sandbox, vendor: Vendor, ids: list[str]) -> dict[str, Call | None]:
+def _plans(state: VendorSandbox, vendor: Vendor, ids: list[str]) -> dict[str, Call | None]:
     tenant = state.fixtures.default_tenant
     found: dict[str, Call | None] = {}
     for external in ids:
@@ -202,7 +201,7 @@ def _check(
 
 
 @st.composite
-def requests(draw: st.DrawFn, state: Sandbox) -> tuple[Vendor, str, str, dict[str, Any]]:
+def requests(draw: st.DrawFn, state: VendorSandbox) -> tuple[Vendor, str, str, dict[str, Any]]:
     vendor = draw(st.sampled_from(VENDORS))
     method, path = draw(targets(vendor, _ids(state, vendor)))
     query = draw(queries(vendor))

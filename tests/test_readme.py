@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors import VENDORS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert ci[-1] == test
 
 
-def test_every_vendor_and_default_key_is_documented(state: Sandbox) -> None:
+def test_every_vendor_and_default_key_is_documented(state: VendorSandbox) -> None:
     for vendor in VENDORS:
         assert f"http://127.0.0.1:8080/{vendor.name}{vendor.base_path}`" in README
         assert vendor.docs_base_url in README

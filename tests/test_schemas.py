@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import schemas_dir
 from sandbox.schemas import SchemaRegistry, SchemaViolation
-from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 
 
@@ -16,7 +16,7 @@ def test_every_schema_is_valid_2020_12() -> None:
     SchemaRegistry.load(schemas_dir()).check_schemas()
 
 
-def test_both_validators_agree_on_rendered_and_broken_bodies(state: Sandbox) -> None:
+def test_both_validators_agree_on_rendered_and_broken_bodies(state: VendorSandbox) -> None:
     registry = state.schemas
     for index in range(0, 60, 3):
         call = state.generator.call("acme", index)

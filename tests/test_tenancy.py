@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_the_same_key_is_the_same_world_in_a_fresh_app(open_client: TestClient) 
 
 
 def test_fixture_tenants_keep_working(open_client: TestClient) -> None:
-    state: Sandbox = open_client.app.state.sandbox  # type: ignore[attr-defined]
+    state: VendorSandbox = open_client.app.state.sandbox  # type: ignore[attr-defined]
     response = open_client.get(
         "/retell/v2/get-call/Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6", headers=state.credentials("retell")
     )

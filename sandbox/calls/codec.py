@@ -147,7 +147,7 @@ _ENCODE: Mapping[str, Callable[[Any], Any]] = {
 
 def encode_call(call: Call) -> dict[str, Any]:
     """Every field of `call`, JSON-able. A field the codec does not know is a KeyError here
-    (and in tests/test_codec.py), never a field silently dropped."""
+    (and in tests/calls/test_codec.py), never a field silently dropped."""
     return {f.name: _ENCODE[f.name](getattr(call, f.name)) for f in fields(Call)}
 
 

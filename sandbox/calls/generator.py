@@ -3,7 +3,7 @@
 Nothing here reads the wall clock or Python's per-process hash: every random choice comes
 from a blake2b digest of the triple (directly for the few draws of a call's head, through a
 `random.Random` it seeds for the rest), and names from the seed's Faker-drawn pools
-(sandbox.people), so the same index gives the same call in any process, in any request order.
+(sandbox.calls.people), so the same index gives the same call in any process, in any request order.
 
 Index 0 is a tenant's newest call; `created_ms` falls strictly as the index grows, so lists
 sorted by time walk the indices in order without generating the rest of the population.

@@ -5,7 +5,7 @@ Each `ControlRoute` names its method and path, its query and path parameters (ea
 Schema), the schema of its request body and of each response (files under schemas/sandbox/).
 Serving one checks the parameters, then the body; every body sent is checked against its
 schema, errors included (schemas/sandbox/error.json). The admin token is checked before any of
-this, for the whole of /_sandbox, by sandbox.admin.
+this, for the whole of /_sandbox, by sandbox.control.admin.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.openapi import _Components
-from sandbox.state import Sandbox
 from sandbox.version import __version__
 
 ERROR_SCHEMA = "sandbox/error.json"
@@ -86,11 +86,11 @@ class ControlRoute:
     description: str = field(default="")
 
 
-def build_routes(state: Sandbox, routes: Sequence[ControlRoute]) -> list[BaseRoute]:
+def build_routes(state: VendorSandbox, routes: Sequence[ControlRoute]) -> list[BaseRoute]:
     return [Route(route.path, _endpoint(state, route), methods=[route.method]) for route in routes]
 
 
-def _endpoint(state: Sandbox, route: ControlRoute) -> Callable[[Request], Any]:
+def _endpoint(state: VendorSandbox, route: ControlRoute) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         try:
             params = _params(route, request)
@@ -144,7 +144,7 @@ def _value(param: Param, raw: str) -> Any:
     return value
 
 
-async def _body(state: Sandbox, route: ControlRoute, request: Request) -> Any:
+async def _body(state: VendorSandbox, route: ControlRoute, request: Request) -> Any:
     if route.body_schema is None:
         return None
     raw = await request.body()
@@ -161,7 +161,7 @@ async def _body(state: Sandbox, route: ControlRoute, request: Request) -> Any:
 # -- OpenAPI ----------------------------------------------------------------------------------
 
 
-def openapi(state: Sandbox, routes: Sequence[ControlRoute]) -> dict[str, Any]:
+def openapi(state: VendorSandbox, routes: Sequence[ControlRoute]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of these routes, with every schema they use embedded under
     components.schemas (the same content as schemas/sandbox/*.json)."""
     components = _Components(state.schemas)

@@ -15,10 +15,10 @@ from typing import Any
 
 from sandbox.calls.instants import iso_millis
 from sandbox.control.api import ControlReply, ControlRequest, ControlRoute
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 
-def clock_body(state: Sandbox) -> dict[str, Any]:
+def clock_body(state: VendorSandbox) -> dict[str, Any]:
     now = state.clock.now_ms()
     return {
         "now_ms": now,
@@ -29,7 +29,7 @@ def clock_body(state: Sandbox) -> dict[str, Any]:
     }
 
 
-def routes(state: Sandbox) -> list[ControlRoute]:
+def routes(state: VendorSandbox) -> list[ControlRoute]:
     def read(request: ControlRequest) -> ControlReply:
         return ControlReply(200, clock_body(state), "sandbox/clock.json")
 

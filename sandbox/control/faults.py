@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sandbox.control.api import ControlError, ControlReply, ControlRequest, ControlRoute, Param
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 ID = Param("id", "path", {"type": "integer", "minimum": 1}, "the id the rule was given")
 
@@ -27,7 +27,7 @@ class _Rules(Protocol):
     def clear(self) -> int: ...
 
 
-def check_target(state: Sandbox, body: Mapping[str, Any]) -> None:
+def check_target(state: VendorSandbox, body: Mapping[str, Any]) -> None:
     """The vendor, route and tenant a rule names must exist, or it would never match."""
     vendor, route, tenant = body.get("vendor"), body.get("route"), body.get("tenant")
     if vendor is not None and vendor not in state.vendors:
@@ -48,7 +48,7 @@ def check_target(state: Sandbox, body: Mapping[str, Any]) -> None:
         )
 
 
-def _check_fault(state: Sandbox, body: Mapping[str, Any]) -> None:
+def _check_fault(state: VendorSandbox, body: Mapping[str, Any]) -> None:
     check_target(state, body)
     uniform = body["fault"].get("uniform")
     if uniform is not None and uniform["min_ms"] > uniform["max_ms"]:
@@ -59,14 +59,14 @@ def _check_fault(state: Sandbox, body: Mapping[str, Any]) -> None:
 
 
 def _collection(
-    state: Sandbox,
+    state: VendorSandbox,
     rules: _Rules,
     *,
     path: str,
     noun: str,
     key: str,
     schema: str,
-    check: Callable[[Sandbox, Mapping[str, Any]], None],
+    check: Callable[[VendorSandbox, Mapping[str, Any]], None],
     operation: str,
 ) -> list[ControlRoute]:
     one, many = f"sandbox/{schema}-rule.json", f"sandbox/{schema}-rules.json"
@@ -138,7 +138,7 @@ def _collection(
     ]
 
 
-def routes(state: Sandbox) -> list[ControlRoute]:
+def routes(state: VendorSandbox) -> list[ControlRoute]:
     return [
         *_collection(
             state,

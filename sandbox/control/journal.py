@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sandbox.control.api import ControlError, ControlReply, ControlRequest, ControlRoute, Param
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.store.journal import KINDS, JournalQuery
 
 INSTANT = {"type": "string", "description": "epoch ms, or an ISO-8601 instant"}
@@ -36,7 +36,7 @@ def instant(name: str, value: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def routes(state: Sandbox) -> list[ControlRoute]:
+def routes(state: VendorSandbox) -> list[ControlRoute]:
     journal = state.journal
     params = (
         Param("vendor", "query", {"enum": list(state.vendors)}, "only this vendor's entries"),

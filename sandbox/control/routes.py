@@ -1,7 +1,7 @@
 """The sandbox's own control plane under /_sandbox: health, readiness, reset, keys, fault
 rules, rate limits, the journal, webhooks, and the OpenAPI document of all of them.
 
-Every endpoint is declared as data (sandbox.control_api.ControlRoute); the Starlette routes
+Every endpoint is declared as data (sandbox.control.api.ControlRoute); the Starlette routes
 and `GET /_sandbox/openapi.json` are both built from the same list, so the document cannot
 drift from what is served. The control plane is mounted beside the vendors, never inside one,
 so no vendor path can reach it.
@@ -24,13 +24,14 @@ from sandbox.control.api import (
     openapi,
 )
 from sandbox.control.webhooks import webhook_routes
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.version import __version__
+from sandbox.webhooks.engine import Webhooks
 
 ERROR = "sandbox/error.json"
 
 
-def declared(state: Sandbox) -> list[ControlRoute]:
+def declared(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRoute]:
     """Every control endpoint, in the order the OpenAPI document lists them."""
     routes: list[ControlRoute] = []
 
@@ -124,10 +125,10 @@ def declared(state: Sandbox) -> list[ControlRoute]:
         *control_clock.routes(state),
         *control_faults.routes(state),
         *control_journal.routes(state),
-        *webhook_routes(state),
+        *webhook_routes(state, webhooks),
     ]
     return routes
 
 
-def control_routes(state: Sandbox) -> list[BaseRoute]:
-    return build_routes(state, declared(state))
+def control_routes(state: VendorSandbox, webhooks: Webhooks) -> list[BaseRoute]:
+    return build_routes(state, declared(state, webhooks))

@@ -1,4 +1,4 @@
-"""The control plane's webhook endpoints, declared as data (sandbox.control_api):
+"""The control plane's webhook endpoints, declared as data (sandbox.control.api):
 
 - `PUT /_sandbox/webhooks` `{"vendor", "url", "tenant"?, "events"?}`: send that vendor's
   webhooks of that tenant to `url` (`sandbox://sink`: the sandbox's own sink);
@@ -20,7 +20,8 @@ from sandbox.control.api import ControlError, ControlReply, ControlRequest, Cont
 from sandbox.webhooks.sink import matching
 
 if TYPE_CHECKING:
-    from sandbox.state import Sandbox
+    from sandbox.dialect.vendor import VendorSandbox
+    from sandbox.webhooks.engine import Webhooks
 
 ERROR = "sandbox/error.json"
 _TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -38,8 +39,7 @@ def _filters(vendors: list[str], *names: str) -> tuple[Param, ...]:
     return tuple(Param(n, "query", schemas.get(n, _TEXT), about[n]) for n in names)
 
 
-def webhook_routes(state: Sandbox) -> list[ControlRoute]:
-    webhooks = state.webhooks
+def webhook_routes(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRoute]:
     vendors = list(webhooks.schemes)
 
     def guarded(action: Callable[[], Any]) -> Any:

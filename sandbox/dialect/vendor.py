@@ -1,7 +1,7 @@
 """What a vendor module gives the engine: a name, an auth scheme, routes as data, and one
 function that renders every SandboxError in the vendor's own status and body.
 
-The engine (`pipeline.py`) never asks which vendor it is serving; everything that differs
+The engine (`sandbox.http.pipeline`) never asks which vendor it is serving; everything that differs
 between vendors is an attribute or a method here, implemented next to the vendor.
 """
 
@@ -11,18 +11,18 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl, quote, unquote
 
 from sandbox.calls.lifecycle import choose_outcome, observe
 from sandbox.dialect.auth import AuthScheme
 from sandbox.errors import SandboxError
+from sandbox.state import Sandbox
 
 if TYPE_CHECKING:
     from sandbox.calls.fixtures import Tenant
     from sandbox.calls.model import Call
     from sandbox.dialect.webhooks import WebhookScheme
-    from sandbox.state import Sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class Query:
 class Context:
     """Everything a handler may use to answer one request."""
 
-    sandbox: Sandbox
+    sandbox: VendorSandbox
     vendor: Vendor
     tenant: Tenant
     path: Mapping[str, str]
@@ -109,7 +109,7 @@ class Context:
 Handler = Callable[[Context], Reply]
 
 
-def find_plan(sandbox: Sandbox, vendor: Vendor, tenant: str, external_id: str) -> Call | None:
+def find_plan(sandbox: VendorSandbox, vendor: Vendor, tenant: str, external_id: str) -> Call | None:
     """`tenant`'s call with `vendor`'s id `external_id` as planned, or None."""
     store = sandbox.store
     call_id = store.alias(vendor.name, external_id) or _canonical(vendor, external_id)
@@ -237,3 +237,7 @@ class Vendor:
             f"keys.{self.name}.{f}: unknown field; expected {list(self.auth.fields)}" for f in extra
         ]
         return problems
+
+
+# The sandbox as everything above the dialect sees it: its doors are whole vendors.
+VendorSandbox: TypeAlias = Sandbox[Vendor]

@@ -9,7 +9,7 @@ connection sees:
 - under uvicorn, `ServedConnections` (the app as `call-sandbox serve` and the plugin's server
   run it) returns a value instead of None, which makes uvicorn close the socket as it stands:
   nothing written for a drop, the headers and part of the body for a truncation;
-- in-process, the sandbox's httpx transports (sandbox.transport) raise
+- in-process, the sandbox's httpx transports (sandbox.testing.transport) raise
   `httpx.RemoteProtocolError` with the message httpx gives for the same socket event.
 """
 

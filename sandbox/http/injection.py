@@ -9,7 +9,7 @@ In order, the first that applies decides:
    RFC 7240 says; `Preference-Applied` lists the ones it honoured. A forced code carries
    `x-should-retry: false` (every retry would be forced to fail the same way; SDKs built by
    Stainless, such as retell-sdk, then answer at once) and a 429 `Retry-After: 1`;
-3. the fault rules (sandbox.faults), consulted only when 1 and 2 did nothing.
+3. the fault rules (sandbox.store.faults), consulted only when 1 and 2 did nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 import anyio
 from starlette.types import Receive
 
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.errors import InjectedStatus
 from sandbox.http.connection import ConnectionDropped
-from sandbox.state import Sandbox
 from sandbox.store.faults import MAX_DELAY_MS
 
 # The damage done to an answer on its way out rather than instead of it.
@@ -56,7 +56,9 @@ class Plan:
 NOTHING = Plan()
 
 
-def plan(sandbox: Sandbox, vendor: str, route: str, tenant: str, prefer: Mapping[str, str]) -> Plan:
+def plan(
+    sandbox: VendorSandbox, vendor: str, route: str, tenant: str, prefer: Mapping[str, str]
+) -> Plan:
     limited = sandbox.rate_limits.check(vendor, route, tenant)
     if limited is not None:
         rule, seconds = limited["rule"], limited["retry_after"]

@@ -1,11 +1,11 @@
 """The one request pipeline every vendor mount runs, in a fixed order (as stripe-mock does):
 
 vendor (chosen by the mount) -> auth (vendor's 401) -> route (vendor's not-found) -> faults
-asked for (rate limits, `Prefer`, fault rules: sandbox.injection) -> body, read and validated
+asked for (rate limits, `Prefer`, fault rules: sandbox.http.injection) -> body, read and validated
 (vendor's 400/413) -> handler (store + generator) -> render (vendor's shape) -> validate the
 rendered body against its schema -> encode -> respond -> record the exchange in the journal.
 
-The vendor's lookup route (one call by id) keeps what it answered (sandbox.answers): asking for
+The vendor's lookup route (one call by id) keeps what it answered (sandbox.http.answers): asking for
 the same call again, while it has not changed or moved on, skips render, validation and
 encoding, and nothing else.
 
@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from sandbox.calls.fixtures import Tenant
 from sandbox.calls.lifecycle import Phase, phase
 from sandbox.calls.model import Call
-from sandbox.dialect.vendor import Context, Query, Reply, Route, Vendor, find_plan
+from sandbox.dialect.vendor import Context, Query, Reply, Route, Vendor, VendorSandbox, find_plan
 from sandbox.errors import (
     InvalidRequest,
     MalformedBody,
@@ -38,14 +38,13 @@ from sandbox.errors import (
     Unauthorized,
 )
 from sandbox.http import injection
-from sandbox.http.answers import Answer, Key
+from sandbox.http.answers import Answer, AnswerCache, Key
 from sandbox.http.connection import ConnectionDropped
 from sandbox.http.encoding import encode, parse_json
 from sandbox.http.exchange import Exchange
 from sandbox.http.limits import read_head
 from sandbox.http.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
-from sandbox.state import Sandbox
 
 log = logging.getLogger("sandbox")
 
@@ -71,8 +70,11 @@ class _Kept(NamedTuple):
 class VendorApp:
     """An ASGI app serving one vendor's routes over one Sandbox."""
 
-    def __init__(self, sandbox: Sandbox, vendor: Vendor, *, prefix: str) -> None:
+    def __init__(
+        self, sandbox: VendorSandbox, vendor: Vendor, *, prefix: str, answers: AnswerCache
+    ) -> None:
         self.sandbox = sandbox
+        self.answers = answers  # shared by every mount of the app
         self.vendor = vendor
         self.prefix = prefix  # where it is mounted: "/retell", or "" at the root
         self._content_type = (b"content-type", vendor.content_type.encode())
@@ -193,7 +195,7 @@ class VendorApp:
             if plan is not None:
                 key = (self.vendor.name, raw_path, query_string, tenant.id)
                 stage = phase(plan, exchange.at_ms)
-                answer = self.sandbox.answers.get(key, plan, stage)
+                answer = self.answers.get(key, plan, stage)
                 if answer is not None:
                     return answer
                 kept = _Kept(key, plan, stage)
@@ -224,7 +226,7 @@ class VendorApp:
         answer = self._finished(route.handler(context))
         found = context.found
         if answer.status == route.status and len(found) == 1 and found[0] is kept.plan:
-            self.sandbox.answers.put(*kept, answer)
+            self.answers.put(*kept, answer)
         return answer
 
     def _authenticate(self, headers: dict[str, str]) -> Tenant:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sandbox.app import create_app
 from sandbox.calls.fixtures import FixtureError
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.inprocess import request
 from sandbox.schemas import SchemaViolation
 from sandbox.settings import Settings
-from sandbox.state import Sandbox
 from sandbox.version import __version__
 
 DEFAULT_PORT = 8080
@@ -36,12 +36,14 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     return Settings(fixtures=args.fixtures, seed=args.seed, **extra)  # type: ignore[arg-type]
 
 
-def _state(args: argparse.Namespace) -> Sandbox:
-    state: Sandbox = create_app(_settings(args)).state.sandbox
+def _state(args: argparse.Namespace) -> VendorSandbox:
+    state: VendorSandbox = create_app(_settings(args)).state.sandbox
     return state
 
 
-def banner(state: Sandbox, host: str, port: int, *, reload: bool = False, workers: int = 1) -> str:
+def banner(
+    state: VendorSandbox, host: str, port: int, *, reload: bool = False, workers: int = 1
+) -> str:
     """What a developer needs at start: where each vendor lives, which keys to send, and the
     seed and fixtures that make this run reproducible."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # listening everywhere
@@ -102,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as error:  # --vendor names no vendor; the store or state file is bad
         print(f"call-sandbox: {error}", file=sys.stderr)
         return 2
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     print(banner(state, args.host, args.port, reload=args.reload, workers=args.workers), flush=True)
     if args.workers > 1:
         workers.run(settings, host=args.host, port=args.port, workers=args.workers)
@@ -122,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _save(switch.app.state.sandbox, args.state)  # type: ignore[attr-defined]
 
 
-def _save(state: Sandbox, path: Path | None) -> int:
+def _save(state: VendorSandbox, path: Path | None) -> int:
     """Write the state file at shutdown (`--state`): 0, or 1 saying why it could not be."""
     from sandbox.store.statefile import save_state
 
@@ -183,7 +185,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     app = create_app(_settings(args))
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     if args.vendor not in state.vendors:
         print(
             f"unknown vendor {args.vendor!r}; choose one of {', '.join(state.vendors)}",

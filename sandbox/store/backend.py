@@ -6,9 +6,7 @@ does: the calls they created (each with its creation number), the copies they pa
 ids they deleted, the per-tenant creation counter, the clock's offset, and how far lifecycle
 events were published. A `Backend` holds exactly that; `Store` does everything else.
 
-`open_backend(url)` chooses one: `memory` (the default, one process) or
-`redis://host:port/db` (every worker and replica pointed at the same server sees the same
-calls, numbers creations without collisions and serialises one tenant's changes).
+`sandbox.store.opening.open_backend(url)` chooses one.
 """
 
 from __future__ import annotations
@@ -119,20 +117,3 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_backend(url: str, *, namespace: str) -> Backend:
-    """The backend `--store URL` names. `namespace` keeps sandboxes of different seeds apart
-    in one Redis database."""
-    if url == "memory":
-        from sandbox.store.memory import MemoryBackend
-
-        return MemoryBackend()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from sandbox.store.redis import RedisBackend
-
-        return RedisBackend(url, namespace=namespace)
-    raise StoreUnavailable(
-        f"--store {url!r}: use 'memory' (the default) or a Redis URL such as "
-        "redis://127.0.0.1:6379/0"
-    )

@@ -4,7 +4,7 @@ in a bounded ring, newest last.
 Entries are JSON-ready dicts (schemas/sandbox/journal.json) so that the control plane, the
 Python handles and the assertions all read the same thing. Order is the sequence number
 (`seq`), never the wall clock; `at_ms` is the sandbox's virtual clock when the request arrived.
-Credentials never reach an entry (sandbox.redaction).
+Credentials never reach an entry (sandbox.store.redaction).
 
 Recording is on every request's path, reading is rare: a request's entry is kept as what it
 was made of and written out (redacted, formatted) the first time the journal is read.

@@ -18,20 +18,33 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.calls import codec
+from sandbox.calls.clock import Clock
+from sandbox.calls.fixtures import FixtureSet
 from sandbox.calls.model import Call
-from sandbox.store.backend import Overlay
+from sandbox.store.backend import Backend, Overlay
 from sandbox.store.memory import MemoryBackend
-
-if TYPE_CHECKING:
-    from sandbox.state import Sandbox
 
 FORMAT = "call-sandbox-state"
 VERSION = 1
 # Tenants made by open tenancy are named after their key; they come back on the key's next use.
 _OPEN_TENANT = re.compile(r"key-[0-9a-f]{16}")
+
+
+class Kept(Protocol):
+    """What a state file is written from and read into: the store's backend and clock, and
+    the fixtures that say which seed and tenants its calls belong to (a sandbox has them)."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def fixtures(self) -> FixtureSet: ...
 
 
 class StateFileError(ValueError):
@@ -41,7 +54,7 @@ class StateFileError(ValueError):
         )
 
 
-def snapshot(sandbox: Sandbox) -> dict[str, Any]:
+def snapshot(sandbox: Kept) -> dict[str, Any]:
     """The state file's content: JSON-able, tenants and calls in a fixed order."""
     overlays = sandbox.backend.overlays()
     tenants: dict[str, Any] = {}
@@ -63,7 +76,7 @@ def snapshot(sandbox: Sandbox) -> dict[str, Any]:
     }
 
 
-def save_state(sandbox: Sandbox, path: Path) -> None:
+def save_state(sandbox: Kept, path: Path) -> None:
     """Write the state file atomically: a temporary file beside it, flushed, then renamed."""
     data = json.dumps(snapshot(sandbox), separators=(",", ":"), ensure_ascii=False)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -77,7 +90,7 @@ def save_state(sandbox: Sandbox, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def load_state(sandbox: Sandbox, path: Path) -> None:
+def load_state(sandbox: Kept, path: Path) -> None:
     """Restore a state file into a fresh sandbox's in-memory store and clock (a missing file
     is a first start: nothing to restore)."""
     if not isinstance(sandbox.backend, MemoryBackend):
@@ -103,7 +116,7 @@ def load_state(sandbox: Sandbox, path: Path) -> None:
     sandbox.clock.advance(offset)
 
 
-def _parse(sandbox: Sandbox, path: Path, data: Any) -> tuple[int, dict[str, Overlay]]:
+def _parse(sandbox: Kept, path: Path, data: Any) -> tuple[int, dict[str, Overlay]]:
     def fail(problem: str) -> StateFileError:
         return StateFileError(path, problem)
 
@@ -133,7 +146,7 @@ def _parse(sandbox: Sandbox, path: Path, data: Any) -> tuple[int, dict[str, Over
     return offset, overlays
 
 
-def _overlay(sandbox: Sandbox, tenant: str, raw: Any) -> Overlay:
+def _overlay(sandbox: Kept, tenant: str, raw: Any) -> Overlay:
     where = f"tenants.{tenant}"
     if tenant not in sandbox.fixtures.tenants and not _OPEN_TENANT.fullmatch(tenant):
         known = ", ".join(sandbox.fixtures.tenants)

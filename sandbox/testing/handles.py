@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.testing.controls import (
     ClockControls,
     FaultControls,
@@ -40,6 +40,7 @@ from sandbox.testing.controls import (
 from sandbox.testing.transport import AsyncASGITransport, SyncASGITransport
 from sandbox.testing.webhooks import InProcessWebhooks, WebhookControls, WebhooksHandle
 from sandbox.vendors import VENDORS
+from sandbox.webhooks.engine import Webhooks
 
 # A remote sandbox runs this same package, so its vendors are these.
 _BASE_PATHS = {v.name: v.base_path for v in VENDORS}
@@ -171,7 +172,8 @@ class InProcessSandbox(SandboxHandle):
     def __init__(self, app: Starlette, url: str = IN_PROCESS_URL) -> None:
         super().__init__(url)
         self._app = app
-        self._state: Sandbox = app.state.sandbox
+        self._state: VendorSandbox = app.state.sandbox
+        self._webhooks: Webhooks = app.state.webhooks
 
     @property
     def vendors(self) -> Sequence[str]:
@@ -200,7 +202,7 @@ class InProcessSandbox(SandboxHandle):
     @cached_property
     def webhooks(self) -> WebhooksHandle:
         # The engine itself: the sink's waits wake on arrival instead of polling.
-        return InProcessWebhooks(self._state.webhooks)
+        return InProcessWebhooks(self._webhooks)
 
     def transport(self) -> httpx.BaseTransport:
         return SyncASGITransport(self._app)

@@ -8,7 +8,7 @@ caller (a sandbox bug fails the test that met it).
 
 Both transports behave like a socket where a fault needs them to: they honour the client's read
 timeout (so a hanging answer ends in `httpx.ReadTimeout`, as over the network) and turn a
-dropped or truncated connection (sandbox.connection) into `httpx.RemoteProtocolError`.
+dropped or truncated connection (sandbox.http.connection) into `httpx.RemoteProtocolError`.
 """
 
 from __future__ import annotations

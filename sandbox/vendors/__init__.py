@@ -1,4 +1,8 @@
-"""The vendor list. Adding a vendor is one module and one line here."""
+"""The vendors: one package each (auth, routes as data, renderers, one error renderer,
+webhooks), and the vendor list. Adding a vendor is one package and one line here.
+
+Imports `sandbox.http`, `sandbox.dialect` and below; never the control plane or the app.
+"""
 
 from __future__ import annotations
 

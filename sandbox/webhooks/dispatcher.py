@@ -59,7 +59,7 @@ class Attempt:
     number: int  # 1 for the first try
     status: int | None  # the receiver's HTTP status; None when there was no answer
     error: str | None  # why there was no answer
-    headers: Mapping[str, str]  # as sent, signatures cut short (sandbox.webhooks.signing)
+    headers: Mapping[str, str]  # as sent, signatures cut short (sandbox.dialect.signing)
     duration_ms: float  # wall-clock time the attempt took
     final: bool  # no attempt follows (accepted, or the last retry failed)
 

@@ -37,14 +37,14 @@ from sandbox.webhooks.sink import Sink
 from sandbox.webhooks.targets import SINK_URL, Subscription, Subscriptions
 
 if TYPE_CHECKING:
-    from sandbox.state import Sandbox
+    from sandbox.dialect.vendor import VendorSandbox
 
 log = logging.getLogger("sandbox.webhooks")
 USER_AGENT = f"call-sandbox/{__version__}"  # the vendors' own are not documented
 
 
 class Webhooks:
-    def __init__(self, state: Sandbox, *, journal: Journal | None = None) -> None:
+    def __init__(self, state: VendorSandbox, *, journal: Journal | None = None) -> None:
         self._state = state
         self._journal = journal
         settings = state.settings
@@ -57,6 +57,7 @@ class Webhooks:
             record=self._record if journal is not None else None,
         )
         state.listeners.append(self.on_transition)
+        state.reset_hooks.append(self.reset)
 
     @property
     def schemes(self) -> Mapping[str, WebhookScheme]:

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from sandbox import Settings, create_app
 from sandbox.calls.instants import iso_seconds, parse_iso
 from sandbox.calls.model import Call, Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.callab.render import render_call
 from sandbox.vendors.callab.uuids import parse_uuid
 
@@ -39,7 +39,7 @@ def load(name: str) -> Any:
 
 
 @pytest.fixture
-def auth(state: Sandbox) -> dict[str, str]:
+def auth(state: VendorSandbox) -> dict[str, str]:
     return state.credentials("callab")
 
 
@@ -57,17 +57,17 @@ def ro(ro_app: Starlette) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def ro_state(ro_app: Starlette) -> Sandbox:
-    sandbox: Sandbox = ro_app.state.sandbox
+def ro_state(ro_app: Starlette) -> VendorSandbox:
+    sandbox: VendorSandbox = ro_app.state.sandbox
     return sandbox
 
 
 @pytest.fixture(scope="module")
-def ro_auth(ro_state: Sandbox) -> dict[str, str]:
+def ro_auth(ro_state: VendorSandbox) -> dict[str, str]:
     return ro_state.credentials("callab")
 
 
-def generated(state: Sandbox, scenario: Scenario, tenant: str = "acme") -> Call:
+def generated(state: VendorSandbox, scenario: Scenario, tenant: str = "acme") -> Call:
     return next(
         state.generator.call(tenant, i)
         for i in range(40)
@@ -110,7 +110,7 @@ def every_call(client: TestClient, auth: dict[str, str]) -> list[dict[str, Any]]
     return pages(client, auth, {})
 
 
-def rendered(state: Sandbox, tenant: str = "acme") -> list[dict[str, Any]]:
+def rendered(state: VendorSandbox, tenant: str = "acme") -> list[dict[str, Any]]:
     """The same without HTTP (test_query_default_page shows query items are GET's data)."""
     return [render_call(call) for call in state.store.calls(tenant)]
 
@@ -138,7 +138,7 @@ def test_docs_example_is_served_at_its_id(ro: TestClient, ro_auth: dict[str, str
 
 
 def test_docs_call_is_the_same_conversation_at_retell(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     retell = ro.get(
         f"/retell/v2/get-call/call_{DOCS_ID.replace('-', '')}",
@@ -179,7 +179,7 @@ def test_every_uuid_form_reads_as_the_lowercase_hyphenated_id(value: uuid.UUID) 
     ],
 )
 def test_not_found_is_http_200_with_the_error_envelope(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox, call_id: str
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox, call_id: str
 ) -> None:
     before = ro_state.store.snapshot()
     response = ro.get(f"/callab/v1/calls/{call_id}", headers=ro_auth)
@@ -191,7 +191,7 @@ def test_not_found_is_http_200_with_the_error_envelope(
 
 
 def test_another_tenants_call_is_not_found(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     theirs = ro_state.generator.call("globex", 3)
     assert get(ro, ro_auth, theirs.id) == NOT_FOUND
@@ -264,7 +264,7 @@ def expected_body(call: Call, company: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("scenario", [Scenario.COMPLETED, Scenario.TRANSFERRED])
 def test_generated_call_whole_body(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox, scenario: Scenario
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox, scenario: Scenario
 ) -> None:
     call = generated(ro_state, scenario)
     body = get(ro, ro_auth, call.id)
@@ -317,7 +317,7 @@ def seconds(text: str) -> int:
 
 @pytest.mark.parametrize("scenario", list(Scenario))
 def test_every_scenario_is_consistent(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox, scenario: Scenario
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox, scenario: Scenario
 ) -> None:
     call = generated(ro_state, scenario)
     data = get(ro, ro_auth, call.id)["data"]
@@ -365,7 +365,7 @@ def test_every_scenario_is_consistent(
 
 
 def test_web_call_has_no_twilio_sid(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     call = next(
         ro_state.generator.call("acme", i)
@@ -378,7 +378,7 @@ def test_web_call_has_no_twilio_sid(
 
 
 def test_same_words_and_timings_as_retell(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     retell_auth = ro_state.credentials("retell")
     compared = 0
@@ -468,7 +468,9 @@ def test_unknown_route_is_404(
 # -- GET /calls/query ----------------------------------------------------------------------
 
 
-def test_query_default_page(ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox) -> None:
+def test_query_default_page(
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
+) -> None:
     data = query(ro, ro_auth)
     assert len(data) == 10
     created = [item["created_at"] for item in data]
@@ -490,7 +492,7 @@ def test_query_pages_are_zero_based(ro: TestClient, ro_auth: dict[str, str]) -> 
 
 
 def test_query_population_and_asc_order(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     everything = every_call(ro, ro_auth)
     assert everything == rendered(ro_state)
@@ -513,7 +515,7 @@ def test_query_population_and_asc_order(
 def test_query_sorts_by_any_column(
     ro: TestClient,
     ro_auth: dict[str, str],
-    ro_state: Sandbox,
+    ro_state: VendorSandbox,
     column: str,
     key: str,
     order: str,
@@ -531,7 +533,7 @@ def test_query_sorts_by_any_column(
 
 
 def test_query_sort_puts_nulls_last_ascending_first_descending(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     everything = rendered(ro_state)
     known = sorted(i["latency"] for i in everything if i["latency"] is not None)
@@ -551,7 +553,9 @@ def ids(client: TestClient, auth: dict[str, str], params: Any) -> list[str]:
     return [item["id"] for item in pages(client, auth, params)]
 
 
-def test_query_simple_filters(ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox) -> None:
+def test_query_simple_filters(
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
+) -> None:
     everything = rendered(ro_state)
     # The campaign of the newest outbound call (inbound calls belong to none).
     campaign = next(
@@ -579,7 +583,7 @@ def test_query_simple_filters(ro: TestClient, ro_auth: dict[str, str], ro_state:
     )
 
 
-def test_query_search(ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox) -> None:
+def test_query_search(ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox) -> None:
     everything = rendered(ro_state)
     assert DOCS_ID in ids(ro, ro_auth, {"search": "PREMIUM plan"})  # notes
     assert DOCS_ID in ids(ro, ro_auth, {"search": "+9876543210"})  # call_to
@@ -600,7 +604,7 @@ def test_query_search(ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
 
 
 def test_query_dates_compare_with_started_at(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
 ) -> None:
     everything = rendered(ro_state)
     day = {"start_date": "2024-01-15", "end_date": "2024-01-15"}
@@ -665,7 +669,7 @@ def filters(*triples: tuple[str, str, str]) -> list[tuple[str, str]]:
     ],
 )
 def test_query_filter_arrays(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox, triples: Any, test: Any
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox, triples: Any, test: Any
 ) -> None:
     everything = rendered(ro_state)
     expected = matching(everything, test)
@@ -678,7 +682,7 @@ def test_query_filter_arrays_without_brackets(ro: TestClient, ro_auth: dict[str,
     assert ids(ro, ro_auth, bare) == ids(ro, ro_auth, filters(("call_status", "eq", "busy")))
 
 
-def test_query_is_per_tenant(ro: TestClient, ro_state: Sandbox) -> None:
+def test_query_is_per_tenant(ro: TestClient, ro_state: VendorSandbox) -> None:
     acme = {i["id"] for i in every_call(ro, ro_state.credentials("callab"))}
     globex = {i["id"] for i in every_call(ro, ro_state.credentials("callab", "globex"))}
     assert len(globex) == 500
@@ -725,7 +729,7 @@ def test_query_rejects_bad_parameters(
 
 @pytest.mark.parametrize("order", ["desc", "asc"])
 def test_query_by_creation_time_streams(
-    client: TestClient, auth: dict[str, str], state: Sandbox, order: str
+    client: TestClient, auth: dict[str, str], state: VendorSandbox, order: str
 ) -> None:
     """Sorted by created_at, a page generates only the calls it shows (plus one look-ahead)."""
     generated_calls = state.generator.plan.cache_info
@@ -745,7 +749,9 @@ def test_query_ignores_unknown_parameters(ro: TestClient, ro_auth: dict[str, str
 # -- POST /calls, POST /calls/make-call ----------------------------------------------------
 
 
-def test_create_minimal_call(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_create_minimal_call(
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
+) -> None:
     before = state.store.snapshot()
     response = client.post(
         "/callab/v1/calls", headers=auth, json={"call_from": "+14155550142", "call_to": "+1202555"}
@@ -807,7 +813,7 @@ def test_create_minimal_call(client: TestClient, auth: dict[str, str], state: Sa
 
 
 def test_create_with_every_documented_field(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     request = {
         "company_id": "3C90C3CC-0D44-4B50-8888-8DD25736052A",
@@ -873,7 +879,7 @@ def test_create_accepts_the_second_variants_workspace_and_nulls(
 
 
 def test_make_call_creates_a_queued_test_call(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     before = state.store.snapshot()
     request = {
@@ -913,7 +919,7 @@ def test_make_call_rings_from_the_agents_number_by_default(
     assert data["agent_dynamic_variables"] == {}
 
 
-def test_created_calls_belong_to_their_tenant(client: TestClient, state: Sandbox) -> None:
+def test_created_calls_belong_to_their_tenant(client: TestClient, state: VendorSandbox) -> None:
     globex = state.credentials("callab", "globex")
     request = {"call_from": "+15035550188", "call_to": "+16175550100"}
     data = client.post("/callab/v1/calls", headers=globex, json=request).json()["data"]
@@ -986,7 +992,7 @@ MAKE = {"ai_agent_id": FIRST_AGENT, "call_to": "+12125550101"}
 def test_bad_bodies_are_400_and_change_nothing(
     ro: TestClient,
     ro_auth: dict[str, str],
-    ro_state: Sandbox,
+    ro_state: VendorSandbox,
     path: str,
     body: Any,
     location: str,
@@ -1003,7 +1009,7 @@ def test_bad_bodies_are_400_and_change_nothing(
 def test_malformed_json_is_400(
     ro: TestClient,
     ro_auth: dict[str, str],
-    ro_state: Sandbox,
+    ro_state: VendorSandbox,
     path: str,
     content: bytes,
 ) -> None:
@@ -1016,7 +1022,7 @@ def test_malformed_json_is_400(
 
 @pytest.mark.parametrize("path", ["/v1/calls", "/v1/calls/make-call"])
 def test_oversized_body_is_413(
-    ro: TestClient, ro_auth: dict[str, str], ro_state: Sandbox, path: str
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox, path: str
 ) -> None:
     before = ro_state.store.snapshot()
     big = {**VALID, "notes": "x" * (ro_state.settings.max_body_bytes + 1)}

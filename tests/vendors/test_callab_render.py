@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox.calls.model import Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.callab import VENDOR
 from sandbox.vendors.callab.query import COLUMNS, like_pattern
 from sandbox.vendors.callab.render import DISCONNECT_REASON, STATUS, render_call
@@ -28,7 +28,7 @@ def schema(name: str) -> Any:
     return json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
 
 
-def test_docs_success_and_error_bodies_fit_the_schemas(state: Sandbox) -> None:
+def test_docs_success_and_error_bodies_fit_the_schemas(state: VendorSandbox) -> None:
     assert state.schemas.problems("callab/get-call.json", load("get-call.success.json")) == []
     assert state.schemas.problems("callab/error.json", load("get-call.not-found.json")) == []
 
@@ -54,7 +54,7 @@ def test_docs_placeholder_objects_name_every_field_with_its_type(page: str) -> N
     assert list(Draft202012Validator(loose).iter_errors(data)) == []
 
 
-def test_docs_create_request_names_every_field_with_its_type(state: Sandbox) -> None:
+def test_docs_create_request_names_every_field_with_its_type(state: VendorSandbox) -> None:
     request = schema("create-call.request.json")
     placeholder = load("create-call.request.placeholder.json")
     # The second variant of the page adds call_sid and workspace.
@@ -63,7 +63,7 @@ def test_docs_create_request_names_every_field_with_its_type(state: Sandbox) -> 
     assert state.schemas.problems("callab/create-call.request.json", body) == []
 
 
-def test_columns_are_the_rendered_fields_in_docs_order(state: Sandbox) -> None:
+def test_columns_are_the_rendered_fields_in_docs_order(state: VendorSandbox) -> None:
     docs_order = list(load("get-call.success.json")["data"])
     assert list(COLUMNS) == docs_order
     for index in range(9):
@@ -71,7 +71,7 @@ def test_columns_are_the_rendered_fields_in_docs_order(state: Sandbox) -> None:
     assert schema("call.json")["required"] == docs_order
 
 
-def test_every_sampled_call_fits_the_schemas(state: Sandbox) -> None:
+def test_every_sampled_call_fits_the_schemas(state: VendorSandbox) -> None:
     calls = list(state.fixtures.pinned)
     for tenant in state.fixtures.tenants:
         calls += [state.generator.call(tenant, i) for i in range(0, 500, 7)]
@@ -80,7 +80,7 @@ def test_every_sampled_call_fits_the_schemas(state: Sandbox) -> None:
             assert state.schemas.problems(name, body) == [], (call.id, name)
 
 
-def test_every_scenario_and_generated_reason_has_a_callab_spelling(state: Sandbox) -> None:
+def test_every_scenario_and_generated_reason_has_a_callab_spelling(state: VendorSandbox) -> None:
     assert set(STATUS) == set(Scenario)
     reasons = {
         state.generator.call(t, i).disconnection_reason
@@ -108,7 +108,7 @@ def test_parse_uuid(text: str, parsed: str | None) -> None:
     assert VENDOR.canonical_id(text) == parsed
 
 
-def test_ids_and_lookup_path(state: Sandbox) -> None:
+def test_ids_and_lookup_path(state: VendorSandbox) -> None:
     call = state.generator.call("acme", 3)
     assert VENDOR.external_id(call) == call.id
     assert VENDOR.lookup_path(call.id) == f"/v1/calls/{call.id}"

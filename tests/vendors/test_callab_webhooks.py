@@ -6,11 +6,13 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.testing.handles import InProcessSandbox
 
 
-def test_each_event_is_the_call_as_a_get_shows_it_then(client: TestClient, state: Sandbox) -> None:
+def test_each_event_is_the_call_as_a_get_shows_it_then(
+    client: TestClient, state: VendorSandbox
+) -> None:
     hooks = InProcessSandbox(client.app).webhooks  # type: ignore[arg-type]
     hooks.subscribe("callab")
     headers = state.credentials("callab")

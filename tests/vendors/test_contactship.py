@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sandbox.calls.model import Call, Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.contactship import formats
 
 JSON = "application/json; charset=utf-8"
@@ -40,7 +40,7 @@ STATUS = {
 
 
 @pytest.fixture
-def auth(state: Sandbox) -> dict[str, str]:
+def auth(state: VendorSandbox) -> dict[str, str]:
     return state.credentials("contactship")
 
 
@@ -54,7 +54,7 @@ def _iso(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms // 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def expected_object(state: Sandbox, call: Call) -> dict[str, Any]:
+def expected_object(state: VendorSandbox, call: Call) -> dict[str, Any]:
     """The call object with default flags, from the canonical call by the docs' rules."""
     status, result = STATUS[call.scenario.value]
     customer = call.to_number if call.direction == "outbound" else call.from_number
@@ -102,7 +102,7 @@ def test_docs_example_is_answered_word_for_word(client: TestClient, auth: dict[s
     assert response.content == json.dumps(DOCS_BODY, separators=(",", ":")).encode()
 
 
-def test_docs_example_fits_the_schema(state: Sandbox) -> None:
+def test_docs_example_fits_the_schema(state: VendorSandbox) -> None:
     state.schemas.check("contactship/call.json", DOCS_BODY)
     assert state.schemas.problems("contactship/call.json", {**DOCS_BODY, "extra": 1})
     assert state.schemas.problems("contactship/call.json", {**DOCS_BODY, "call_status": "ended"})
@@ -123,7 +123,7 @@ def test_id_is_case_blind(client: TestClient, auth: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("scenario", list(Scenario), ids=str)
 def test_every_scenario_whole_object(
-    client: TestClient, auth: dict[str, str], state: Sandbox, scenario: Scenario
+    client: TestClient, auth: dict[str, str], state: VendorSandbox, scenario: Scenario
 ) -> None:
     call = next(
         c for c in (state.generator.call("acme", i) for i in range(40)) if c.scenario is scenario
@@ -215,7 +215,7 @@ def test_bad_flags_are_400(
     assert response.json() == bad_request(*messages)
 
 
-def test_tenants_never_see_each_others_calls(client: TestClient, state: Sandbox) -> None:
+def test_tenants_never_see_each_others_calls(client: TestClient, state: VendorSandbox) -> None:
     globex = state.credentials("contactship", "globex")
     acme = state.credentials("contactship", "acme")
     assert client.get(f"/contactship/v1/calls/{DOCS_ID}", headers=globex).json() == NOT_FOUND
@@ -265,7 +265,7 @@ def _all(client: TestClient, auth: dict[str, str], query: str = "") -> Iterator[
         offset += 100
 
 
-def test_list_defaults(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_list_defaults(client: TestClient, auth: dict[str, str], state: VendorSandbox) -> None:
     response = client.get("/contactship/v1/calls", headers=auth)
     assert response.status_code == 200
     assert response.headers["content-type"] == JSON
@@ -303,7 +303,7 @@ def test_list_paging_and_order(client: TestClient, auth: dict[str, str]) -> None
     assert past_the_end == {"data": [], "count": newest["count"]}
 
 
-def test_list_filters(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_list_filters(client: TestClient, auth: dict[str, str], state: VendorSandbox) -> None:
     calls = list(state.store.calls("acme"))
 
     def listed(query: str) -> list[str]:
@@ -408,7 +408,7 @@ NOW = "2026-03-20T12:00:00Z"
 
 
 def test_single_phone_call_then_get_and_list(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     response = client.post(
         "/contactship/v1/calls/single-phone-call", headers=auth, json=_phone_call()
@@ -460,7 +460,7 @@ def test_single_phone_call_then_get_and_list(
 
 
 def test_single_phone_call_every_field(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     payload = _phone_call(
         email="ada@example.com",
@@ -489,7 +489,7 @@ def test_single_phone_call_every_field(
 
 @pytest.mark.parametrize(("delay", "status"), [(0, "in-queue"), (15, "scheduled")])
 def test_delay(
-    client: TestClient, auth: dict[str, str], state: Sandbox, delay: int, status: str
+    client: TestClient, auth: dict[str, str], state: VendorSandbox, delay: int, status: str
 ) -> None:
     created = client.post(
         "/contactship/v1/calls/single-phone-call", headers=auth, json=_phone_call(delay=delay)
@@ -632,7 +632,7 @@ def test_single_contact_call(client: TestClient, auth: dict[str, str]) -> None:
 def test_create_validation(
     client: TestClient,
     auth: dict[str, str],
-    state: Sandbox,
+    state: VendorSandbox,
     route: str,
     payload: Any,
     messages: list[str],
@@ -645,7 +645,9 @@ def test_create_validation(
     assert state.store.snapshot() == before
 
 
-def test_unknown_contact_is_404(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_unknown_contact_is_404(
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
+) -> None:
     before = state.store.snapshot()
     response = client.post(
         "/contactship/v1/calls/single-contact-call",
@@ -662,7 +664,7 @@ def test_unknown_contact_is_404(client: TestClient, auth: dict[str, str], state:
 
 
 def test_a_generated_contact_can_be_called(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = state.generator.call("acme", 40)
     response = client.post(
@@ -678,7 +680,7 @@ def test_a_generated_contact_can_be_called(
 
 
 def test_malformed_and_oversized_bodies(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     before = state.store.snapshot()
     broken = client.post(

@@ -18,7 +18,7 @@ import toon_format
 from starlette.testclient import TestClient
 
 from sandbox.calls.model import Call, Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 JSON = "application/json; charset=utf-8"
 DOCS_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
@@ -37,7 +37,7 @@ def _id(combination: tuple[bool, bool, bool, str]) -> str:
 
 
 @pytest.fixture
-def auth(state: Sandbox) -> dict[str, str]:
+def auth(state: VendorSandbox) -> dict[str, str]:
     return state.credentials("contactship")
 
 
@@ -133,7 +133,7 @@ def _check_pair(json_body: dict[str, Any], toon_body: dict[str, Any]) -> None:
 def test_docs_call_every_flag_combination(
     client: TestClient,
     auth: dict[str, str],
-    state: Sandbox,
+    state: VendorSandbox,
     combination: tuple[bool, bool, bool, str],
 ) -> None:
     transcript, words, tools, fmt = combination
@@ -156,7 +156,7 @@ def test_docs_call_every_flag_combination(
         _check_pair(json_twin, body)
 
 
-def test_docs_call_transcript_is_the_docs_one(state: Sandbox) -> None:
+def test_docs_call_transcript_is_the_docs_one(state: VendorSandbox) -> None:
     call = state.store.get("acme", DOCS_ID)
     assert call is not None
     assert (
@@ -164,7 +164,7 @@ def test_docs_call_transcript_is_the_docs_one(state: Sandbox) -> None:
     )
 
 
-def _tool_call(state: Sandbox) -> Call:
+def _tool_call(state: VendorSandbox) -> Call:
     """A generated completed call in which the agent called tools."""
     return next(
         call
@@ -177,7 +177,7 @@ def _tool_call(state: Sandbox) -> Call:
 def test_generated_call_every_flag_combination(
     client: TestClient,
     auth: dict[str, str],
-    state: Sandbox,
+    state: VendorSandbox,
     combination: tuple[bool, bool, bool, str],
 ) -> None:
     transcript, words, tools, fmt = combination
@@ -200,7 +200,7 @@ def test_generated_call_every_flag_combination(
 
 @pytest.mark.parametrize("scenario", list(Scenario), ids=str)
 def test_flags_on_every_scenario_decode_back(
-    client: TestClient, auth: dict[str, str], state: Sandbox, scenario: Scenario
+    client: TestClient, auth: dict[str, str], state: VendorSandbox, scenario: Scenario
 ) -> None:
     call = next(
         c for c in (state.generator.call("acme", i) for i in range(40)) if c.scenario is scenario
@@ -218,7 +218,7 @@ def test_flags_on_every_scenario_decode_back(
 
 
 def test_defaults_are_the_documented_ones(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = _tool_call(state)
     path = f"/contactship/v1/calls/{call.id}"
@@ -232,7 +232,7 @@ def test_defaults_are_the_documented_ones(
 
 
 def test_list_items_follow_the_flags(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     for combination in COMBINATIONS:
         transcript, words, tools, fmt = combination
@@ -253,7 +253,9 @@ def test_list_items_follow_the_flags(
                 _check_pair(json_item, item)
 
 
-def _retell_words(client: TestClient, state: Sandbox, call: Call) -> list[list[dict[str, Any]]]:
+def _retell_words(
+    client: TestClient, state: VendorSandbox, call: Call
+) -> list[list[dict[str, Any]]]:
     response = client.get(
         f"/retell/v2/get-call/call_{call.id.replace('-', '')}", headers=state.credentials("retell")
     )
@@ -262,7 +264,7 @@ def _retell_words(client: TestClient, state: Sandbox, call: Call) -> list[list[d
 
 
 def test_same_words_and_timings_as_retell(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     calls = [state.store.get("acme", DOCS_ID), _tool_call(state)]
     calls.append(next(c for c in state.store.calls("acme") if c.scenario is Scenario.IN_PROGRESS))

@@ -8,13 +8,13 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from tests.receivers import receiving
 
 AGENT = "f1e2d3c4-b5a6-7890-1234-567890abcdef"
 
 
-def _create(client: TestClient, state: Sandbox, **extra: Any) -> str:
+def _create(client: TestClient, state: VendorSandbox, **extra: Any) -> str:
     answer = client.post(
         "/contactship/v1/calls/single-phone-call",
         headers=state.credentials("contactship"),
@@ -31,7 +31,7 @@ def _create(client: TestClient, state: Sandbox, **extra: Any) -> str:
     return call_id
 
 
-def _get(client: TestClient, state: Sandbox, call_id: str) -> dict[str, Any]:
+def _get(client: TestClient, state: VendorSandbox, call_id: str) -> dict[str, Any]:
     answer = client.get(
         f"/contactship/v1/calls/{call_id}", headers=state.credentials("contactship")
     )
@@ -40,7 +40,9 @@ def _get(client: TestClient, state: Sandbox, call_id: str) -> dict[str, Any]:
     return body
 
 
-def test_the_webhook_url_gets_every_event_of_its_call(client: TestClient, state: Sandbox) -> None:
+def test_the_webhook_url_gets_every_event_of_its_call(
+    client: TestClient, state: VendorSandbox
+) -> None:
     with receiving() as receiver:
         ours = _create(client, state, webhook_url=receiver.url)
         other = _create(client, state)  # no webhook_url: its events go nowhere
@@ -58,7 +60,7 @@ def test_the_webhook_url_gets_every_event_of_its_call(client: TestClient, state:
             state.advance(at - state.clock.now_ms())
             seen[event] = _get(client, state, ours)
         state.advance(3_600_000)
-        state.webhooks.dispatcher.wait_idle(10)
+        client.app.state.webhooks.dispatcher.wait_idle(10)  # type: ignore[attr-defined]
         requests = receiver.requests
     assert [r.json for r in requests] == [{"event": e, "call": c} for e, c in seen.items()]
     assert {r.json["call"]["id"] for r in requests} == {ours} != {other}
@@ -75,7 +77,9 @@ def test_the_webhook_url_gets_every_event_of_its_call(client: TestClient, state:
     }
 
 
-def test_a_call_that_never_connects_sends_only_its_end(client: TestClient, state: Sandbox) -> None:
+def test_a_call_that_never_connects_sends_only_its_end(
+    client: TestClient, state: VendorSandbox
+) -> None:
     with receiving() as receiver:
         ours = client.post(
             "/contactship/v1/calls/single-phone-call",
@@ -89,14 +93,14 @@ def test_a_call_that_never_connects_sends_only_its_end(client: TestClient, state
             },
         ).json()["call_id"]
         state.advance(3_600_000)
-        state.webhooks.dispatcher.wait_idle(10)
+        client.app.state.webhooks.dispatcher.wait_idle(10)  # type: ignore[attr-defined]
         requests = receiver.requests
     assert [(r.json["event"], r.json["call"]["id"]) for r in requests] == [("call_ended", ours)]
     assert requests[0].json["call"]["call_status"] == "busy"
     assert requests[0].json["call"]["call_result"] == "busy"
 
 
-def test_a_bad_webhook_url_is_the_vendor_s_400(client: TestClient, state: Sandbox) -> None:
+def test_a_bad_webhook_url_is_the_vendor_s_400(client: TestClient, state: VendorSandbox) -> None:
     answer = client.post(
         "/contactship/v1/calls/single-phone-call",
         headers=state.credentials("contactship"),

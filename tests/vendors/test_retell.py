@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sandbox.calls.model import Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.retell.render import call_id
 
 JSON = "application/json; charset=utf-8"
@@ -17,7 +17,7 @@ DOCS_ID = "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6"
 
 
 @pytest.fixture
-def auth(state: Sandbox) -> dict[str, str]:
+def auth(state: VendorSandbox) -> dict[str, str]:
     return state.credentials("retell")
 
 
@@ -26,7 +26,7 @@ def error(message: str) -> dict[str, str]:
 
 
 def test_docs_example_is_served_at_its_id(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     pinned = next(c for c in state.fixtures.pinned if c.vendor_ids.get("retell") == DOCS_ID)
     response = client.get(f"/retell/v2/get-call/{DOCS_ID}", headers=auth)
@@ -47,7 +47,7 @@ def test_docs_example_is_served_at_its_id(
 
 
 def test_generated_call_full_object(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = next(
         state.generator.call("acme", i)
@@ -103,7 +103,7 @@ def test_generated_call_full_object(
 def test_every_scenario_in_retell_spelling(
     client: TestClient,
     auth: dict[str, str],
-    state: Sandbox,
+    state: VendorSandbox,
     scenario: Scenario,
     status: str,
     reason: set[str | None],
@@ -131,7 +131,7 @@ def test_every_scenario_in_retell_spelling(
         assert body["transfer_destination"].startswith("+1")
 
 
-def test_web_call_variant(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_web_call_variant(client: TestClient, auth: dict[str, str], state: VendorSandbox) -> None:
     call = next(
         c
         for c in (state.generator.call("acme", i) for i in range(500))
@@ -144,7 +144,7 @@ def test_web_call_variant(client: TestClient, auth: dict[str, str], state: Sandb
 
 
 def test_create_get_list_update_delete(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     created = client.post(
         "/retell/v2/create-phone-call",
@@ -193,7 +193,7 @@ def test_create_get_list_update_delete(
 
 
 def test_storage_setting_cannot_be_downgraded(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     cid = call_id(state.generator.call("acme", 3))
     assert (
@@ -214,7 +214,7 @@ def test_storage_setting_cannot_be_downgraded(
     )
 
 
-def test_tenants_never_see_each_other(client: TestClient, state: Sandbox) -> None:
+def test_tenants_never_see_each_other(client: TestClient, state: VendorSandbox) -> None:
     theirs = call_id(state.generator.call("globex", 3))
     response = client.get(
         f"/retell/v2/get-call/{theirs}", headers=state.credentials("retell", "acme")
@@ -361,7 +361,12 @@ def test_unknown_or_malformed_ids_are_422(
     ],
 )
 def test_bad_bodies_are_400_and_change_nothing(
-    client: TestClient, auth: dict[str, str], state: Sandbox, path: str, body: bytes, message: str
+    client: TestClient,
+    auth: dict[str, str],
+    state: VendorSandbox,
+    path: str,
+    body: bytes,
+    message: str,
 ) -> None:
     before = state.store.snapshot()
     response = client.post(path, headers={**auth, "content-type": "application/json"}, content=body)
@@ -371,7 +376,9 @@ def test_bad_bodies_are_400_and_change_nothing(
     assert state.store.snapshot() == before
 
 
-def test_oversized_body_is_413(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_oversized_body_is_413(
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
+) -> None:
     before = state.store.snapshot()
     huge = json.dumps(
         {
@@ -389,7 +396,7 @@ def test_oversized_body_is_413(client: TestClient, auth: dict[str, str], state: 
 
 
 def test_update_rejects_unknown_fields(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     cid = call_id(state.generator.call("acme", 3))
     response = client.patch(
@@ -414,7 +421,7 @@ def _page_all(
 
 
 def test_v3_list_pages_cover_the_population_once(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     items = _page_all(client, auth, {"limit": 137})
     ids = [i["call_id"] for i in items]
@@ -435,7 +442,7 @@ def test_v3_list_pages_cover_the_population_once(
     assert [i["call_id"] for i in skipped["items"]] == ids[5:10]
 
 
-def test_v3_filters(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_v3_filters(client: TestClient, auth: dict[str, str], state: VendorSandbox) -> None:
     everything = _page_all(client, auth, {"limit": 1000})
     agent = everything[0]["agent_id"]
     cases: list[tuple[dict[str, Any], Any]] = [

@@ -13,7 +13,7 @@ from retell.types import PhoneCallResponse
 from starlette.applications import Starlette
 
 from sandbox.calls.model import Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.retell.render import call_id
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +37,7 @@ def _client(app: Starlette, key: str) -> AsyncRetell:
     )
 
 
-async def test_sdk_round_trip(app: Starlette, state: Sandbox) -> None:
+async def test_sdk_round_trip(app: Starlette, state: VendorSandbox) -> None:
     key = state.default_tenant.keys["retell"]["api_key"]
     async with _client(app, key) as retell:
         for index in range(9):
@@ -87,7 +87,7 @@ async def test_sdk_round_trip(app: Starlette, state: Sandbox) -> None:
         }
 
 
-async def test_sdk_errors(app: Starlette, state: Sandbox) -> None:
+async def test_sdk_errors(app: Starlette, state: VendorSandbox) -> None:
     async with _client(app, "key_not_a_sandbox_key") as retell:
         with pytest.raises(AuthenticationError) as denied:
             await retell.call.retrieve("call_x")
@@ -100,7 +100,9 @@ async def test_sdk_errors(app: Starlette, state: Sandbox) -> None:
             await retell.call.retrieve("a/b")
 
 
-async def test_every_scenario_passes_strict_validation(app: Starlette, state: Sandbox) -> None:
+async def test_every_scenario_passes_strict_validation(
+    app: Starlette, state: VendorSandbox
+) -> None:
     key = state.default_tenant.keys["retell"]["api_key"]
     seen = set()
     async with _client(app, key) as retell:

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sandbox.calls.model import Call, Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.retell.render import call_id as retell_id
 from sandbox.vendors.zudu.render import call_id, render_call
 
@@ -22,7 +22,7 @@ ACME_ORG = "org_acme"
 
 
 @pytest.fixture
-def auth(state: Sandbox) -> dict[str, str]:
+def auth(state: VendorSandbox) -> dict[str, str]:
     return state.credentials("zudu")
 
 
@@ -42,7 +42,7 @@ def success(message: str, data: Any) -> dict[str, Any]:
     return {"message": message, "status": "success", "error": None, "data": data}
 
 
-def first(state: Sandbox, scenario: Scenario, tenant: str = "acme") -> Call:
+def first(state: VendorSandbox, scenario: Scenario, tenant: str = "acme") -> Call:
     return next(
         state.generator.call(tenant, i)
         for i in range(40)
@@ -50,7 +50,7 @@ def first(state: Sandbox, scenario: Scenario, tenant: str = "acme") -> Call:
     )
 
 
-def every_call(state: Sandbox, tenant: str = "acme") -> list[Call]:
+def every_call(state: VendorSandbox, tenant: str = "acme") -> list[Call]:
     return list(state.store.calls(tenant))
 
 
@@ -74,7 +74,7 @@ def test_docs_example_is_served_at_its_id(client: TestClient, auth: dict[str, st
         ("not-found-delete.json", "zudu/error.json"),
     ],
 )
-def test_docs_examples_fit_the_schemas(state: Sandbox, example: str, schema: str) -> None:
+def test_docs_examples_fit_the_schemas(state: VendorSandbox, example: str, schema: str) -> None:
     assert state.schemas.problems(schema, docs(example)) == []
 
 
@@ -208,7 +208,7 @@ def test_docs_update_example(client: TestClient, auth: dict[str, str]) -> None:
 def test_every_scenario_in_zudu_units(
     client: TestClient,
     auth: dict[str, str],
-    state: Sandbox,
+    state: VendorSandbox,
     scenario: Scenario,
     status: str,
     reasons: set[str | None],
@@ -308,7 +308,7 @@ def test_every_scenario_in_zudu_units(
 
 
 def test_tool_calls_are_woven_into_the_transcript(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = next(c for c in every_call(state) if c.tool_calls and c.scenario.ended)
     body = client.get(f"/zudu/api/calls/{call_id(call)}", headers=auth).json()["data"]
@@ -329,7 +329,7 @@ def test_tool_calls_are_woven_into_the_transcript(
 
 
 def test_web_call_has_no_phone_numbers(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = next(c for c in every_call(state) if c.call_type == "web_call")
     body = client.get(f"/zudu/api/calls/{call_id(call)}", headers=auth).json()["data"]
@@ -342,7 +342,7 @@ def test_web_call_has_no_phone_numbers(
 
 
 def test_phone_call_telephony_identifier(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = next(c for c in every_call(state) if c.call_type == "phone_call" and c.scenario.ended)
     body = client.get(f"/zudu/api/calls/{call_id(call)}", headers=auth).json()["data"]
@@ -357,7 +357,7 @@ def test_phone_call_telephony_identifier(
     [Scenario.COMPLETED, Scenario.VOICEMAIL, Scenario.TRANSFERRED, Scenario.IN_PROGRESS],
 )
 def test_retell_and_zudu_tell_the_same_call(
-    client: TestClient, state: Sandbox, scenario: Scenario
+    client: TestClient, state: VendorSandbox, scenario: Scenario
 ) -> None:
     call = first(state, scenario)
     retell = client.get(
@@ -417,7 +417,7 @@ def _ids(data: dict[str, Any]) -> list[str]:
     return [c["call_id"] for c in data["calls"]]
 
 
-def test_default_list(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_default_list(client: TestClient, auth: dict[str, str], state: VendorSandbox) -> None:
     everything = every_call(state)
     data = _list(client, auth)
     assert data["organization_id"] == ACME_ORG
@@ -441,7 +441,7 @@ def test_default_list(client: TestClient, auth: dict[str, str], state: Sandbox) 
 
 
 def test_paging_walks_every_call_once(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     everything = [call_id(c) for c in every_call(state)]
     pages = math.ceil(len(everything) / 100)
@@ -526,7 +526,7 @@ def test_sort_by_start_timestamp(client: TestClient, auth: dict[str, str]) -> No
 def test_filters(
     client: TestClient,
     auth: dict[str, str],
-    state: Sandbox,
+    state: VendorSandbox,
     criteria: dict[str, Any],
     applied: dict[str, Any],
     keep: Any,
@@ -606,7 +606,7 @@ def test_get_list_rejects_bad_queries(
 
 
 def test_update_merges_metadata_and_keeps_the_lifecycle(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = first(state, Scenario.COMPLETED)
     cid = call_id(call)
@@ -635,7 +635,7 @@ def test_update_merges_metadata_and_keeps_the_lifecycle(
 
 
 def test_update_direction_and_number(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = next(c for c in every_call(state) if c.call_type == "phone_call")
     body = client.put(
@@ -661,7 +661,7 @@ def test_update_direction_and_number(
     ],
 )
 def test_update_rejects_bad_bodies(
-    client: TestClient, auth: dict[str, str], state: Sandbox, body: dict[str, Any], hint: str
+    client: TestClient, auth: dict[str, str], state: VendorSandbox, body: dict[str, Any], hint: str
 ) -> None:
     cid = call_id(first(state, Scenario.COMPLETED))
     before = state.store.snapshot()
@@ -673,7 +673,7 @@ def test_update_rejects_bad_bodies(
 
 
 def test_update_web_call_number_is_rejected(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = next(c for c in every_call(state) if c.call_type == "web_call")
     before = state.store.snapshot()
@@ -687,7 +687,9 @@ def test_update_web_call_number_is_rejected(
     assert state.store.snapshot() == before
 
 
-def test_delete_then_not_found(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_delete_then_not_found(
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
+) -> None:
     cid = call_id(first(state, Scenario.COMPLETED))
     response = client.delete(f"/zudu/api/calls/{cid}", headers=auth)
     assert response.status_code == 200
@@ -710,7 +712,7 @@ def test_delete_then_not_found(client: TestClient, auth: dict[str, str], state: 
 
 
 def test_delete_scheduled_call_cancels_the_schedule(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = first(state, Scenario.SCHEDULED)
     assert call.scheduled_ms is not None
@@ -754,7 +756,9 @@ def test_delete_scheduled_call_cancels_the_schedule(
     assert client.get(f"/zudu/api/calls/{cid}", headers=auth).status_code == 404
 
 
-def test_create_then_get_and_list(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_create_then_get_and_list(
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
+) -> None:
     response = client.post(
         "/zudu/api/calls/create-phone-call",
         headers=auth,
@@ -797,7 +801,7 @@ def test_create_then_get_and_list(client: TestClient, auth: dict[str, str], stat
 
 
 def test_create_with_agent_override(
-    client: TestClient, auth: dict[str, str], state: Sandbox
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
 ) -> None:
     call = client.post(
         "/zudu/api/calls/create-phone-call",
@@ -831,7 +835,7 @@ def test_create_with_agent_override(
     assert state.store.snapshot() == before
 
 
-def test_tenants_never_see_each_other(client: TestClient, state: Sandbox) -> None:
+def test_tenants_never_see_each_other(client: TestClient, state: VendorSandbox) -> None:
     acme, globex = state.credentials("zudu", "acme"), state.credentials("zudu", "globex")
     theirs = call_id(first(state, Scenario.COMPLETED, "globex"))
     response = client.get(f"/zudu/api/calls/{theirs}", headers=acme)
@@ -874,7 +878,7 @@ def test_unauthorized(client: TestClient, headers: dict[str, str], hint: str) ->
     assert hint in response.headers["x-sandbox-hint"]
 
 
-def test_a_key_only_works_with_its_own_secret(client: TestClient, state: Sandbox) -> None:
+def test_a_key_only_works_with_its_own_secret(client: TestClient, state: VendorSandbox) -> None:
     acme, globex = state.credentials("zudu", "acme"), state.credentials("zudu", "globex")
     mixed = {"X-API-KEY": acme["X-API-KEY"], "X-API-SECRET": globex["X-API-SECRET"]}
     response = client.get(f"/zudu/api/calls/{DOCS_ID}", headers=mixed)
@@ -977,7 +981,12 @@ def test_unknown_route_and_method(client: TestClient, auth: dict[str, str]) -> N
     ],
 )
 def test_bad_bodies_are_400_and_change_nothing(
-    client: TestClient, auth: dict[str, str], state: Sandbox, path: str, body: bytes, hint: str
+    client: TestClient,
+    auth: dict[str, str],
+    state: VendorSandbox,
+    path: str,
+    body: bytes,
+    hint: str,
 ) -> None:
     before = state.store.snapshot()
     response = client.post(path, headers={**auth, "content-type": "application/json"}, content=body)
@@ -990,7 +999,9 @@ def test_bad_bodies_are_400_and_change_nothing(
     assert state.store.snapshot() == before
 
 
-def test_oversized_body_is_413(client: TestClient, auth: dict[str, str], state: Sandbox) -> None:
+def test_oversized_body_is_413(
+    client: TestClient, auth: dict[str, str], state: VendorSandbox
+) -> None:
     before = state.store.snapshot()
     huge = json.dumps(
         {

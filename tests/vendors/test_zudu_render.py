@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from sandbox.calls.model import Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.zudu import VENDOR
 from sandbox.vendors.zudu.auth import format_problem
 from sandbox.vendors.zudu.listing import Listing, pagination, select
@@ -28,7 +28,7 @@ def test_status_table_matches_the_design() -> None:
     }
 
 
-def test_every_call_fits_the_schema_and_is_consistent(state: Sandbox) -> None:
+def test_every_call_fits_the_schema_and_is_consistent(state: VendorSandbox) -> None:
     calls = [*state.store.calls("acme"), *state.store.calls("globex")]
     for call in calls:
         body = render_call(call)
@@ -51,7 +51,7 @@ def test_every_call_fits_the_schema_and_is_consistent(state: Sandbox) -> None:
             assert cost["total_one_time_price"] == 0
 
 
-def test_ids_round_trip(state: Sandbox) -> None:
+def test_ids_round_trip(state: VendorSandbox) -> None:
     call = state.generator.call("acme", 4)
     external = VENDOR.external_id(call)
     assert external == "call_" + call.id.replace("-", "")
@@ -82,7 +82,7 @@ def test_credential_formats(header: str, value: str, problem: str | None) -> Non
         assert problem in found
 
 
-def test_fixture_credentials_are_checked(state: Sandbox) -> None:
+def test_fixture_credentials_are_checked(state: VendorSandbox) -> None:
     good = state.fixtures.tenants["acme"].keys["zudu"]
     assert VENDOR.check_credentials("acme", good) == []
     bad = {**good, "api_secret": "s3cr3t_short"}
@@ -112,7 +112,7 @@ def test_pagination_math() -> None:
     assert (last["has_next_page"], last["has_previous_page"]) == (False, True)
 
 
-def test_status_override_is_what_filters_see(state: Sandbox) -> None:
+def test_status_override_is_what_filters_see(state: VendorSandbox) -> None:
     call = next(c for c in state.store.calls("acme") if c.scenario is Scenario.COMPLETED)
     marked = dataclasses.replace(call, vendor_overrides={"zudu": {"call_status": "ERROR"}})
     assert render_call(marked)["call_status"] == "ERROR"

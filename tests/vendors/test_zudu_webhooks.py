@@ -9,11 +9,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.testing.handles import InProcessSandbox
 
 
-def _create(client: TestClient, state: Sandbox, prefer: str | None) -> str:
+def _create(client: TestClient, state: VendorSandbox, prefer: str | None) -> str:
     headers = state.credentials("zudu") | ({"Prefer": prefer} if prefer else {})
     answer = client.post(
         "/zudu/api/calls/create-phone-call",
@@ -34,7 +34,7 @@ def _create(client: TestClient, state: Sandbox, prefer: str | None) -> str:
     ],
 )
 def test_post_call_once_the_call_is_over(
-    client: TestClient, state: Sandbox, prefer: str | None, status: str, analysed: bool
+    client: TestClient, state: VendorSandbox, prefer: str | None, status: str, analysed: bool
 ) -> None:
     hooks = InProcessSandbox(client.app).webhooks  # type: ignore[arg-type]
     hooks.subscribe("zudu")

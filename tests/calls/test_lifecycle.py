@@ -14,12 +14,12 @@ from starlette.testclient import TestClient
 from sandbox import Settings, create_app
 from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS, Transition
 from sandbox.calls.model import Call, Scenario
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
-from sandbox.state import Sandbox
 from sandbox.vendors.retell.render import call_id
 
 
-def _create(client: TestClient, state: Sandbox, **extra: Any) -> dict[str, Any]:
+def _create(client: TestClient, state: VendorSandbox, **extra: Any) -> dict[str, Any]:
     headers = {**state.credentials("retell"), **extra.pop("headers", {})}
     body = {"from_number": "+14155550142", "to_number": "+12125550123", **extra}
     response = client.post("/retell/v2/create-phone-call", headers=headers, json=body)
@@ -28,21 +28,21 @@ def _create(client: TestClient, state: Sandbox, **extra: Any) -> dict[str, Any]:
     return answer
 
 
-def _get(client: TestClient, state: Sandbox, cid: str) -> dict[str, Any]:
+def _get(client: TestClient, state: VendorSandbox, cid: str) -> dict[str, Any]:
     body: dict[str, Any] = client.get(
         f"/retell/v2/get-call/{cid}", headers=state.credentials("retell")
     ).json()
     return body
 
 
-def _listed(client: TestClient, state: Sandbox, cid: str) -> dict[str, Any]:
+def _listed(client: TestClient, state: VendorSandbox, cid: str) -> dict[str, Any]:
     page = client.post(
         "/retell/v3/list-calls", headers=state.credentials("retell"), json={"limit": 10}
     )
     return next(i for i in page.json()["items"] if i["call_id"] == cid)
 
 
-def test_a_created_call_lives_its_life(client: TestClient, state: Sandbox) -> None:
+def test_a_created_call_lives_its_life(client: TestClient, state: VendorSandbox) -> None:
     events: list[tuple[str, Call, Transition]] = []
     state.listeners.append(lambda tenant, call, step: events.append((tenant, call, step)))
     created = _create(client, state)
@@ -104,7 +104,7 @@ def test_a_created_call_lives_its_life(client: TestClient, state: Sandbox) -> No
     ],
 )
 def test_the_outcome_is_chosen_by_the_request(
-    client: TestClient, state: Sandbox, how: dict[str, Any], status: str, reason: str | None
+    client: TestClient, state: VendorSandbox, how: dict[str, Any], status: str, reason: str | None
 ) -> None:
     cid = _create(client, state, **how)["call_id"]
     state.advance(3_600_000)
@@ -117,7 +117,9 @@ def test_the_outcome_is_chosen_by_the_request(
     assert ("transcript_object" in final) is (status == "ended")
 
 
-def test_a_call_that_never_connects_rings_as_registered(client: TestClient, state: Sandbox) -> None:
+def test_a_call_that_never_connects_rings_as_registered(
+    client: TestClient, state: VendorSandbox
+) -> None:
     cid = _create(client, state, headers={"Prefer": "scenario=no-answer"})["call_id"]
     plan = state.store.plan("acme", state.vendors["retell"].canonical_id(cid) or "")
     assert plan is not None
@@ -130,7 +132,7 @@ def test_a_call_that_never_connects_rings_as_registered(client: TestClient, stat
 
 
 def test_an_unknown_outcome_is_a_400_and_creates_nothing(
-    client: TestClient, state: Sandbox
+    client: TestClient, state: VendorSandbox
 ) -> None:
     before = state.store.snapshot()
     response = client.post(
@@ -147,7 +149,7 @@ def test_an_unknown_outcome_is_a_400_and_creates_nothing(
     assert state.store.snapshot() == before
 
 
-def test_the_generated_live_calls_move_on(client: TestClient, state: Sandbox) -> None:
+def test_the_generated_live_calls_move_on(client: TestClient, state: VendorSandbox) -> None:
     ongoing, queued = (state.generator.call("acme", i) for i in range(2))
     assert (ongoing.scenario, queued.scenario) == (Scenario.IN_PROGRESS, Scenario.QUEUED)
     assert _get(client, state, call_id(ongoing))["call_status"] == "ongoing"
@@ -160,7 +162,7 @@ def test_the_generated_live_calls_move_on(client: TestClient, state: Sandbox) ->
     }
 
 
-def test_every_vendor_agrees_on_the_stage(client: TestClient, state: Sandbox) -> None:
+def test_every_vendor_agrees_on_the_stage(client: TestClient, state: VendorSandbox) -> None:
     cid = _create(client, state)["call_id"]
     canonical = state.vendors["retell"].canonical_id(cid) or ""
     plan = state.store.plan("acme", canonical)
@@ -182,7 +184,7 @@ def test_every_vendor_agrees_on_the_stage(client: TestClient, state: Sandbox) ->
         assert status == expected[name], name
 
 
-def test_reset_rewinds_the_clock(client: TestClient, state: Sandbox) -> None:
+def test_reset_rewinds_the_clock(client: TestClient, state: VendorSandbox) -> None:
     state.advance(60_000)
     client.post("/_sandbox/reset")
     assert state.clock.now_ms() == state.fixtures.reference_ms
@@ -207,7 +209,7 @@ def test_outcome_rules_from_the_fixtures(tmp_path: Path) -> None:
 
 def test_a_time_scale_runs_the_clock_and_sends_events() -> None:
     app = create_app(Settings(time_scale=600.0, raise_on_schema_error=True))
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     events: list[str] = []
     state.listeners.append(lambda tenant, call, step: events.append(step.event))
     with TestClient(app) as client:  # the lifespan starts the ticker

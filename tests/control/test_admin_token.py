@@ -43,7 +43,7 @@ def guarded_client(guarded: Starlette) -> Iterator[TestClient]:
 def test_every_control_endpoint_but_health_wants_the_token(
     guarded: Starlette, guarded_client: TestClient
 ) -> None:
-    routes = declared(guarded.state.sandbox)
+    routes = declared(guarded.state.sandbox, guarded.state.webhooks)
     for route in routes:
         path = "/_sandbox" + route.path.replace("{id}", "1")
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from sandbox.calls import codec
 from sandbox.calls.lifecycle import observe
 from sandbox.calls.model import Call, CostLine, LatencySeries, Scenario
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors import VENDORS
 
 
@@ -25,7 +25,7 @@ def _round_trip(call: Call) -> Call:
     return back
 
 
-def _created_through_every_vendor(state: Sandbox, client: TestClient) -> list[Call]:
+def _created_through_every_vendor(state: VendorSandbox, client: TestClient) -> list[Call]:
     """Send every creating example of every vendor (some twice, with an outcome asked for)."""
     for vendor in VENDORS:
         routes = {r.name: r for r in vendor.routes}
@@ -46,13 +46,13 @@ def _created_through_every_vendor(state: Sandbox, client: TestClient) -> list[Ca
     return [call for _, call in sorted(overlay.created.values(), key=lambda p: p[0])]
 
 
-def test_every_pinned_call_round_trips(state: Sandbox) -> None:
+def test_every_pinned_call_round_trips(state: VendorSandbox) -> None:
     assert state.fixtures.pinned
     for call in state.fixtures.pinned:
         assert _round_trip(call) == call
 
 
-def test_generated_calls_round_trip_as_planned_and_as_observed(state: Sandbox) -> None:
+def test_generated_calls_round_trip_as_planned_and_as_observed(state: VendorSandbox) -> None:
     checked = 0
     for tenant in state.tenants:
         size = state.generator.size(tenant)
@@ -69,7 +69,7 @@ def test_generated_calls_round_trip_as_planned_and_as_observed(state: Sandbox) -
     assert scenarios >= set(Scenario) - {Scenario.IN_PROGRESS, Scenario.QUEUED, Scenario.SCHEDULED}
 
 
-def test_created_and_patched_calls_round_trip(state: Sandbox, client: TestClient) -> None:
+def test_created_and_patched_calls_round_trip(state: VendorSandbox, client: TestClient) -> None:
     created = _created_through_every_vendor(state, client)
     assert len(created) >= 3 * 6
     assert {c.origin for c in created} == {v.name for v in VENDORS}
@@ -97,7 +97,7 @@ def test_every_field_is_encoded_and_none_is_lost() -> None:
 def _a_call_with_every_field_set() -> Call:
     from sandbox import Settings, create_app
 
-    sandbox: Sandbox = create_app(Settings()).state.sandbox
+    sandbox: VendorSandbox = create_app(Settings()).state.sandbox
     base = sandbox.generator.plan(sandbox.default_tenant.id, 3)  # ended and connected
     assert base.analysis is not None
     assert base.tool_calls

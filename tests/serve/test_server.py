@@ -13,10 +13,10 @@ import pytest
 from starlette.applications import Starlette
 
 from sandbox import Settings, create_app
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
 from sandbox.serve.cli import banner, main
 from sandbox.serve.server import BackgroundServer
-from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 from tests.servers import free_port, get_json, serve, wait_for
 
@@ -33,7 +33,7 @@ def _get(url: str, headers: dict[str, str]) -> int:
 
 
 def test_serve_prints_the_banner_logs_requests_and_stops_on_sigterm(
-    tmp_path: Path, state: Sandbox
+    tmp_path: Path, state: VendorSandbox
 ) -> None:
     with serve(tmp_path) as server:
         paths = []
@@ -108,7 +108,7 @@ def test_healthcheck(capsys: pytest.CaptureFixture[str], app: Starlette) -> None
     assert capsys.readouterr().err.startswith(f"unhealthy: {closed}/_sandbox/health: ")
 
 
-def test_banner_for_a_server_listening_everywhere(state: Sandbox) -> None:
+def test_banner_for_a_server_listening_everywhere(state: VendorSandbox) -> None:
     text = banner(state, "0.0.0.0", 8080)
     assert f"http://127.0.0.1:8080/{VENDORS[0].name}" in text
     assert "0.0.0.0" not in text
@@ -119,7 +119,7 @@ def test_banner_for_a_server_listening_everywhere(state: Sandbox) -> None:
 
 def test_banner_names_the_vendor_served_at_the_root() -> None:
     vendor = VENDORS[0]
-    rooted: Sandbox = create_app(Settings(vendor_at_root=vendor.name)).state.sandbox
+    rooted: VendorSandbox = create_app(Settings(vendor_at_root=vendor.name)).state.sandbox
     assert f"{vendor.title} is also served at http://127.0.0.1:9/" in banner(rooted, "127.0.0.1", 9)
 
 

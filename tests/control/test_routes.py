@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 
 def test_keys_are_the_default_tenants_headers_per_vendor(
-    client: TestClient, state: Sandbox
+    client: TestClient, state: VendorSandbox
 ) -> None:
     response = client.get("/_sandbox/keys")
     assert response.status_code == 200
@@ -17,7 +17,7 @@ def test_keys_are_the_default_tenants_headers_per_vendor(
     assert list(response.json()) == list(state.vendors)
 
 
-def test_keys_of_another_tenant(client: TestClient, state: Sandbox) -> None:
+def test_keys_of_another_tenant(client: TestClient, state: VendorSandbox) -> None:
     response = client.get("/_sandbox/keys", params={"tenant": "globex"})
     assert response.status_code == 200
     globex = state.fixtures.tenants["globex"]

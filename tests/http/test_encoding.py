@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.calls.lifecycle import observe
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.encoding import encode, has_small_float, parse_json, standard
-from sandbox.state import Sandbox
 
 # Values on which the two encoders disagree, or nearly.
 AWKWARD: list[Any] = [
@@ -49,7 +49,7 @@ def test_awkward_values_encode_as_the_standard_library_does(value: Any) -> None:
     assert encode(wrapped) == standard(wrapped)
 
 
-def test_every_rendering_of_many_calls_is_byte_identical(state: Sandbox) -> None:
+def test_every_rendering_of_many_calls_is_byte_identical(state: VendorSandbox) -> None:
     """Every shape of every vendor, over generated calls at several instants of their lives
     (queued, talking, ended, analysed) and every pinned docs call."""
     tenant = state.fixtures.default_tenant

@@ -11,9 +11,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from sandbox.dialect.vendor import Example, Vendor
+from sandbox.dialect.vendor import Example, Vendor, VendorSandbox
 from sandbox.serve.server import BackgroundServer
-from sandbox.state import Sandbox
 from sandbox.testing.handles import (
     IN_PROCESS_URL,
     InProcessSandbox,
@@ -52,7 +51,7 @@ def test_base_url_is_the_origin_and_the_vendor_mount(handle: SandboxHandle) -> N
         handle.base_url("twilio")
 
 
-def test_keys_are_the_fixtures_headers(handle: SandboxHandle, state: Sandbox) -> None:
+def test_keys_are_the_fixtures_headers(handle: SandboxHandle, state: VendorSandbox) -> None:
     for vendor in VENDORS:
         assert handle.keys(vendor.name) == state.credentials(vendor.name)
         assert handle.keys(vendor.name, "globex") == state.credentials(vendor.name, "globex")
@@ -62,7 +61,7 @@ def test_keys_are_the_fixtures_headers(handle: SandboxHandle, state: Sandbox) ->
         handle.keys("twilio")
 
 
-def test_the_clients_reach_the_sandbox(handle: SandboxHandle, state: Sandbox) -> None:
+def test_the_clients_reach_the_sandbox(handle: SandboxHandle, state: VendorSandbox) -> None:
     vendor = VENDORS[0]
     client = handle.httpx_client()
     assert str(client.base_url) == handle.url
@@ -84,7 +83,7 @@ async def test_the_async_client_reaches_the_sandbox(handle: SandboxHandle) -> No
     assert response.json()["vendors"] == [v.name for v in VENDORS]
 
 
-def test_reset_forgets_what_clients_did(handle: SandboxHandle, state: Sandbox) -> None:
+def test_reset_forgets_what_clients_did(handle: SandboxHandle, state: VendorSandbox) -> None:
     vendor, example = _creating_example()
     route = next(r for r in vendor.routes if r.name == example.route)
     client = handle.httpx_client()

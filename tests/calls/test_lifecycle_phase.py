@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS, observe, phase
 from sandbox.calls.model import Call
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 
 def _moments(plan: Call, reference: int) -> list[int]:
@@ -22,12 +22,12 @@ def _moments(plan: Call, reference: int) -> list[int]:
     return sorted({m + d for m in marks for d in (-1, 0, 1, 250)})
 
 
-def _plans(state: Sandbox) -> list[Call]:
+def _plans(state: VendorSandbox) -> list[Call]:
     generated = [state.generator.plan("acme", i) for i in range(0, 60)]
     return generated + list(state.fixtures.pinned)
 
 
-def test_the_same_phase_observes_the_same_call(state: Sandbox) -> None:
+def test_the_same_phase_observes_the_same_call(state: VendorSandbox) -> None:
     reference = state.fixtures.reference_ms
     for plan in _plans(state):
         seen: dict[tuple[str | int, ...], Call] = {}
@@ -37,7 +37,7 @@ def test_the_same_phase_observes_the_same_call(state: Sandbox) -> None:
             assert seen.setdefault(stage, observed) == observed, (plan.id, stage, now)
 
 
-def test_a_phase_never_comes_back(state: Sandbox) -> None:
+def test_a_phase_never_comes_back(state: VendorSandbox) -> None:
     reference = state.fixtures.reference_ms
     for plan in _plans(state):
         order: list[tuple[str | int, ...]] = []
@@ -48,7 +48,7 @@ def test_a_phase_never_comes_back(state: Sandbox) -> None:
                 order.append(stage)
 
 
-def test_a_call_in_progress_has_a_phase_per_turn(state: Sandbox) -> None:
+def test_a_call_in_progress_has_a_phase_per_turn(state: VendorSandbox) -> None:
     plan = state.generator.plan("acme", 0)  # the tenant's newest call is in progress
     assert plan.start_ms is not None
     stages = {phase(plan, plan.start_ms + t.end_ms) for t in plan.turns}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
 from sandbox.serve.cli import main
-from sandbox.state import Sandbox
 from sandbox.vendors import VENDORS
 
 
@@ -50,7 +50,7 @@ def test_show_rejects_unknown_vendor(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_keys_json_is_the_default_tenants_headers(
-    capsys: pytest.CaptureFixture[str], state: Sandbox
+    capsys: pytest.CaptureFixture[str], state: VendorSandbox
 ) -> None:
     assert main(["keys", "--json"]) == 0
     keys = json.loads(capsys.readouterr().out)

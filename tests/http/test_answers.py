@@ -12,9 +12,8 @@ from starlette.testclient import TestClient
 from sandbox import Settings, create_app
 from sandbox.calls.lifecycle import phase
 from sandbox.calls.model import Call
-from sandbox.dialect.vendor import Vendor
+from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.http.answers import Answer, AnswerCache
-from sandbox.state import Sandbox
 
 TENANT = "acme"
 
@@ -23,40 +22,40 @@ def _path(vendor: Vendor, call: Call) -> str:
     return f"/{vendor.name}{vendor.lookup_path(vendor.external_id(call))}"
 
 
-def _calls(state: Sandbox) -> list[Call]:
+def _calls(state: VendorSandbox) -> list[Call]:
     generated = [state.generator.call(TENANT, i) for i in (0, 1, 2, 5, 9, 40, 333)]
     return generated + [c for c in state.fixtures.pinned if c.tenant == TENANT]
 
 
 def _uncached() -> tuple[Starlette, TestClient]:
     app = create_app(Settings(raise_on_schema_error=True))
-    app.state.sandbox.answers = AnswerCache(max_answers=0)
+    app.state.answers.max_answers = 0  # (keeps nothing)
     return app, TestClient(app)
 
 
 def test_a_kept_answer_is_the_first_answer_byte_for_byte(
-    client: TestClient, state: Sandbox
+    app: Starlette, client: TestClient, state: VendorSandbox
 ) -> None:
     for name, vendor in state.vendors.items():
         for call in _calls(state):
             path = _path(vendor, call)
             first = client.get(path, headers=state.credentials(name))
-            kept = len(state.answers)
+            kept = len(app.state.answers)
             again = client.get(path, headers=state.credentials(name))
             assert first.status_code == again.status_code == 200
             assert again.content == first.content
             assert again.headers == first.headers
-            assert len(state.answers) == kept  # (answered from what was kept)
-    assert len(state.answers) == len(state.vendors) * len(_calls(state))
+            assert len(app.state.answers) == kept  # (answered from what was kept)
+    assert len(app.state.answers) == len(state.vendors) * len(_calls(state))
 
 
 def test_kept_answers_follow_the_clock_as_fresh_renders_do(
-    client: TestClient, state: Sandbox
+    client: TestClient, state: VendorSandbox
 ) -> None:
     """The call in progress says more turn by turn, the queued one dials and ends: a kept
     answer never outlives its phase."""
     fresh_app, fresh = _uncached()
-    fresh_state: Sandbox = fresh_app.state.sandbox
+    fresh_state: VendorSandbox = fresh_app.state.sandbox
     calls = _calls(state)
     for step in (0, 700, 1_500, 4_000, 30_000, 90_000, 600_000, 2 * 86_400_000):
         state.advance(step)
@@ -68,10 +67,10 @@ def test_kept_answers_follow_the_clock_as_fresh_renders_do(
                     mine = client.get(path, headers=state.credentials(name))
                     theirs = fresh.get(path, headers=fresh_state.credentials(name))
                     assert (mine.status_code, mine.content) == (theirs.status_code, theirs.content)
-    assert len(fresh_state.answers) == 0
+    assert len(fresh_app.state.answers) == 0
 
 
-def test_every_flag_set_is_its_own_answer(client: TestClient, state: Sandbox) -> None:
+def test_every_flag_set_is_its_own_answer(client: TestClient, state: VendorSandbox) -> None:
     vendor = state.vendors["contactship"]
     call = next(c for c in (state.generator.call(TENANT, i) for i in range(3, 99)) if c.turns)
     headers = state.credentials("contactship")
@@ -85,7 +84,9 @@ def test_every_flag_set_is_its_own_answer(client: TestClient, state: Sandbox) ->
         assert client.get(base + query, headers=headers).content == body
 
 
-def test_an_update_a_delete_and_a_reset_show_at_once(client: TestClient, state: Sandbox) -> None:
+def test_an_update_a_delete_and_a_reset_show_at_once(
+    client: TestClient, state: VendorSandbox
+) -> None:
     retell = state.vendors["retell"]
     headers = state.credentials("retell")
     call = state.generator.call(TENANT, 40)
@@ -105,7 +106,7 @@ def test_an_update_a_delete_and_a_reset_show_at_once(client: TestClient, state: 
     assert client.get(path, headers=headers).content == before
 
 
-def test_another_tenant_never_gets_a_kept_answer(client: TestClient, state: Sandbox) -> None:
+def test_another_tenant_never_gets_a_kept_answer(client: TestClient, state: VendorSandbox) -> None:
     retell = state.vendors["retell"]
     path = _path(retell, state.generator.call(TENANT, 9))
     assert client.get(path, headers=state.credentials("retell")).status_code == 200
@@ -114,7 +115,9 @@ def test_another_tenant_never_gets_a_kept_answer(client: TestClient, state: Sand
     assert client.get(path, headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def test_faults_and_the_journal_still_see_every_request(client: TestClient, state: Sandbox) -> None:
+def test_faults_and_the_journal_still_see_every_request(
+    client: TestClient, state: VendorSandbox
+) -> None:
     retell = state.vendors["retell"]
     headers = state.credentials("retell")
     path = _path(retell, state.generator.call(TENANT, 9))
@@ -138,11 +141,11 @@ def _answer(size: int) -> Answer:
 
 
 @pytest.fixture
-def plan(state: Sandbox) -> Call:
+def plan(state: VendorSandbox) -> Call:
     return state.generator.plan(TENANT, 7)
 
 
-def test_an_answer_is_kept_for_its_plan_and_phase_only(state: Sandbox, plan: Call) -> None:
+def test_an_answer_is_kept_for_its_plan_and_phase_only(state: VendorSandbox, plan: Call) -> None:
     cache = AnswerCache()
     stage = phase(plan, state.clock.now_ms())
     key = ("retell", "/v2/get-call/x", b"", TENANT)
@@ -156,7 +159,7 @@ def test_an_answer_is_kept_for_its_plan_and_phase_only(state: Sandbox, plan: Cal
     assert cache.get(("retell", "/v2/get-call/x", b"", "globex"), plan, stage) is None
 
 
-def test_the_cache_is_bounded_by_count_and_by_bytes(state: Sandbox, plan: Call) -> None:
+def test_the_cache_is_bounded_by_count_and_by_bytes(state: VendorSandbox, plan: Call) -> None:
     stage = phase(plan, state.clock.now_ms())
     by_count = AnswerCache(max_answers=3)
     for n in range(5):

@@ -3,7 +3,7 @@ the in-process handle and on `sandbox_server`, and a clean slate for every test.
 
 from __future__ import annotations
 
-# Imported out here for the reason tests/test_pytest_plugin.py gives.
+# Imported out here for the reason tests/testing/test_plugin.py gives.
 import httpcore  # noqa: F401
 import pytest
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
 from sandbox.control.routes import declared
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 
 
 @pytest.fixture
@@ -40,10 +41,12 @@ def _resolve(document: dict[str, Any], ref: str) -> Any:
     return node
 
 
-def test_every_declared_route_is_documented(document: dict[str, Any], state: Sandbox) -> None:
+def test_every_declared_route_is_documented(
+    document: dict[str, Any], app: Starlette, state: VendorSandbox
+) -> None:
     assert document["openapi"] == "3.1.0"
     assert document["servers"] == [{"url": "/_sandbox"}]
-    routes = declared(state)
+    routes = declared(state, app.state.webhooks)
     documented = {(p, m.upper()) for p, ops in document["paths"].items() for m in ops}
     assert documented == {(r.path, r.method) for r in routes}
     operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
@@ -76,7 +79,7 @@ def test_every_ref_resolves_inside_the_document(document: dict[str, Any]) -> Non
     assert not [r for r in refs if not r.startswith("#/components/schemas/")]
 
 
-def test_the_schemas_are_the_sandboxs_own(document: dict[str, Any], state: Sandbox) -> None:
+def test_the_schemas_are_the_sandboxs_own(document: dict[str, Any], state: VendorSandbox) -> None:
     schemas = document["components"]["schemas"]
     for name in ("fault", "fault-rule", "rate-limit", "journal", "error", "deleted"):
         embedded = schemas[f"sandbox.{name}"]

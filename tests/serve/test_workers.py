@@ -19,6 +19,7 @@ import pytest
 
 from sandbox import Settings, create_app
 from sandbox.calls.ids import uuid_from
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.connection import ServedConnections
 from sandbox.serve.cli import main
 from sandbox.serve.workers import (
@@ -27,7 +28,6 @@ from sandbox.serve.workers import (
     settings_from_json,
     settings_to_json,
 )
-from sandbox.state import Sandbox
 from tests.servers import Served, serve, wait_for
 
 RETELL = {"Authorization": "Bearer key_127f60598b07bc1e334fd13b8d"}
@@ -57,7 +57,7 @@ def test_settings_travel_through_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(ENVIRONMENT, settings_to_json(Settings(seed=7, vendor_at_root="zudu")))
     served = app_from_environment()
     assert isinstance(served, ServedConnections)
-    state: Sandbox = served.app.state.sandbox  # type: ignore[attr-defined]
+    state: VendorSandbox = served.app.state.sandbox  # type: ignore[attr-defined]
     assert state.fixtures.seed == 7
     assert state.settings.vendor_at_root == "zudu"
     monkeypatch.delenv(ENVIRONMENT)
@@ -246,7 +246,7 @@ def _stopped(pid: int) -> bool:
 
 
 def _retell_ids(count: int) -> list[str]:
-    state: Sandbox = create_app(Settings()).state.sandbox
+    state: VendorSandbox = create_app(Settings()).state.sandbox
     tenant = state.default_tenant.id
     retell = state.vendors["retell"]
     return [

@@ -16,16 +16,16 @@ from hypothesis import strategies as st
 from sandbox import Settings, create_app
 from sandbox.calls.generator import _between, _pick
 from sandbox.calls.model import Scenario
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
-from sandbox.state import Sandbox
 
 
-def test_every_scenario_among_the_newest_nine(state: Sandbox) -> None:
+def test_every_scenario_among_the_newest_nine(state: VendorSandbox) -> None:
     for tenant in state.fixtures.tenants:
         assert {state.generator.call(tenant, i).scenario for i in range(9)} == set(Scenario)
 
 
-def test_created_instants_fall_strictly_with_the_index(state: Sandbox) -> None:
+def test_created_instants_fall_strictly_with_the_index(state: VendorSandbox) -> None:
     times = [state.generator.created_ms("acme", i) for i in range(state.generator.size("acme"))]
     assert all(a > b for a, b in itertools.pairwise(times))
     assert times[0] < state.fixtures.reference_ms
@@ -34,7 +34,7 @@ def test_created_instants_fall_strictly_with_the_index(state: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("tenant", ["acme", "globex"])
-def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
+def test_calls_are_consistent(state: VendorSandbox, tenant: str) -> None:
     reference = state.fixtures.reference_ms
     for index in range(state.generator.size(tenant)):
         call = state.generator.call(tenant, index)
@@ -93,7 +93,7 @@ def test_calls_are_consistent(state: Sandbox, tenant: str) -> None:
             assert compact(json.loads(tool.result)) == tool.result
 
 
-def test_transcripts_read_like_calls(state: Sandbox) -> None:
+def test_transcripts_read_like_calls(state: VendorSandbox) -> None:
     call = next(
         state.generator.call("acme", i)
         for i in range(50)
@@ -110,7 +110,7 @@ def test_transcripts_read_like_calls(state: Sandbox) -> None:
     }
 
 
-def test_scenario_mix_is_followed(state: Sandbox) -> None:
+def test_scenario_mix_is_followed(state: VendorSandbox) -> None:
     counts: dict[Scenario, int] = {}
     for index in range(9, state.generator.size("acme")):
         scenario = state.generator.head("acme", index).scenario

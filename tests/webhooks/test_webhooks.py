@@ -24,9 +24,9 @@ from starlette.testclient import TestClient
 from sandbox import Settings, create_app
 from sandbox.calls.lifecycle import ANALYSIS_DELAY_MS
 from sandbox.calls.model import Call
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
 from sandbox.serve.server import BackgroundServer
-from sandbox.state import Sandbox
 from sandbox.store.journal import JournalQuery
 from sandbox.testing.handles import InProcessSandbox, RemoteSandbox, SandboxHandle
 from sandbox.webhooks.engine import journal_entry
@@ -52,7 +52,7 @@ def _api_key(handle: SandboxHandle) -> str:
     return handle.keys("retell")["Authorization"].removeprefix("Bearer ")
 
 
-def _plan(state: Sandbox, vendor: str, external_id: str) -> Call:
+def _plan(state: VendorSandbox, vendor: str, external_id: str) -> Call:
     canonical = state.vendors[vendor].canonical_id(external_id)
     plan = state.store.plan("acme", canonical or "")
     assert plan is not None
@@ -82,7 +82,7 @@ def fast_app() -> Starlette:
 
 
 def test_retell_webhooks_are_signed_and_show_the_call_as_a_get_at_that_instant(
-    app: Starlette, state: Sandbox
+    app: Starlette, state: VendorSandbox
 ) -> None:
     handle = InProcessSandbox(app)
     key = _api_key(handle)
@@ -119,7 +119,7 @@ def test_retell_webhooks_are_signed_and_show_the_call_as_a_get_at_that_instant(
             assert signature is not None
             assert SIGNATURE.match(signature)
             # The SDK's own check, which also wants `v` within 5 minutes of the wall clock:
-            # the sandbox stamps wall time, not its own clock (see sandbox/webhooks/signing.py).
+            # the sandbox stamps wall time, not its own clock (see sandbox/dialect/signing.py).
             assert _verifies(delivery.text, key, signature)
             assert client.verify(delivery.text, key, signature)  # type: ignore[no-untyped-call]
             assert not _verifies(delivery.text.replace('"call_id"', '"call_Id"'), key, signature)
@@ -133,7 +133,9 @@ def test_retell_webhooks_are_signed_and_show_the_call_as_a_get_at_that_instant(
     assert analysed == {**ended, "call_analysis": analysed["call_analysis"]}
 
 
-def test_every_attempt_is_journalled_without_the_signature(app: Starlette, state: Sandbox) -> None:
+def test_every_attempt_is_journalled_without_the_signature(
+    app: Starlette, state: VendorSandbox
+) -> None:
     handle = InProcessSandbox(app)
     handle.webhooks.subscribe("retell", events=["call_ended"])
     state.advance(3_600_000)
@@ -166,7 +168,7 @@ def test_every_attempt_is_journalled_without_the_signature(app: Starlette, state
         "sandbox/journal.json",
         {
             "entries": [
-                {"seq": 1, **journal_entry(a)} for a in state.webhooks.dispatcher.attempts()
+                {"seq": 1, **journal_entry(a)} for a in app.state.webhooks.dispatcher.attempts()
             ],
             "capacity": 1,
             "evicted": 0,
@@ -178,7 +180,7 @@ def test_every_attempt_is_journalled_without_the_signature(app: Starlette, state
 def test_a_failing_receiver_gets_retries_with_back_off_and_every_attempt_is_recorded(
     fast_app: Starlette,
 ) -> None:
-    state: Sandbox = fast_app.state.sandbox
+    state: VendorSandbox = fast_app.state.sandbox
     handle = InProcessSandbox(fast_app)
     with receiving(script=[500, 503]) as receiver:
         handle.webhooks.subscribe("retell", receiver.url, events=["call_ended"])
@@ -201,7 +203,7 @@ def test_a_failing_receiver_gets_retries_with_back_off_and_every_attempt_is_reco
 
 
 def test_an_unreachable_receiver_is_given_up_after_the_retries(fast_app: Starlette) -> None:
-    state: Sandbox = fast_app.state.sandbox
+    state: VendorSandbox = fast_app.state.sandbox
     handle = InProcessSandbox(fast_app)
     url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
     handle.webhooks.subscribe("retell", url, events=["call_analyzed"])
@@ -223,7 +225,7 @@ def test_an_unreachable_receiver_is_given_up_after_the_retries(fast_app: Starlet
 
 
 def test_a_call_s_events_reach_a_url_in_order_even_across_retries(fast_app: Starlette) -> None:
-    state: Sandbox = fast_app.state.sandbox
+    state: VendorSandbox = fast_app.state.sandbox
     handle = InProcessSandbox(fast_app)
     with receiving(script=[500]) as receiver:
         handle.webhooks.subscribe("retell", receiver.url)
@@ -247,7 +249,7 @@ def test_a_call_s_events_reach_a_url_in_order_even_across_retries(fast_app: Star
     assert moments == sorted(moments)  # in lifecycle order across all the tenant's calls
 
 
-def test_moving_the_clock_never_waits_for_a_receiver(app: Starlette, state: Sandbox) -> None:
+def test_moving_the_clock_never_waits_for_a_receiver(app: Starlette, state: VendorSandbox) -> None:
     handle = InProcessSandbox(app)
     with receiving() as receiver:
         receiver.hold.clear()  # the receiver sits on every request
@@ -261,7 +263,7 @@ def test_moving_the_clock_never_waits_for_a_receiver(app: Starlette, state: Sand
 
 
 def test_calls_created_through_another_vendor_send_that_vendor_s_webhooks_only(
-    app: Starlette, state: Sandbox, client: TestClient
+    app: Starlette, state: VendorSandbox, client: TestClient
 ) -> None:
     handle = InProcessSandbox(app)
     handle.webhooks.subscribe("retell")
@@ -299,7 +301,7 @@ def test_an_agent_s_webhook_url_from_the_fixtures(tmp_path: Path) -> None:
         ava["webhook_url"] = receiver.url
         (folder / "sandbox.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
         app = create_app(Settings(fixtures=folder, raise_on_schema_error=True))
-        state: Sandbox = app.state.sandbox
+        state: VendorSandbox = app.state.sandbox
         handle = InProcessSandbox(app)
         listed = handle.webhooks.subscriptions()
         assert {
@@ -449,7 +451,7 @@ def test_a_bad_filter_says_what_to_fix(client: TestClient) -> None:
 def test_a_reset_drops_subscriptions_the_queue_and_the_sink(
     fast_app: Starlette,
 ) -> None:
-    state: Sandbox = fast_app.state.sandbox
+    state: VendorSandbox = fast_app.state.sandbox
     client = TestClient(fast_app)
     handle = InProcessSandbox(fast_app)
     handle.webhooks.subscribe("retell")
@@ -473,7 +475,7 @@ def test_a_reset_drops_subscriptions_the_queue_and_the_sink(
 
 
 def test_a_tenant_s_subscription_gets_that_tenant_s_calls_and_its_reset_only_its_own(
-    app: Starlette, state: Sandbox
+    app: Starlette, state: VendorSandbox
 ) -> None:
     handle = InProcessSandbox(app)
     handle.webhooks.subscribe("retell", tenant="globex")
@@ -491,7 +493,7 @@ def test_a_tenant_s_subscription_gets_that_tenant_s_calls_and_its_reset_only_its
     assert {a["tenant"] for a in handle.webhooks.attempts()} == {"acme"}
 
 
-def _plan_of(state: Sandbox, tenant: str, retell_id: str) -> Call:
+def _plan_of(state: VendorSandbox, tenant: str, retell_id: str) -> Call:
     plan = state.store.plan(tenant, state.vendors["retell"].canonical_id(retell_id) or "")
     assert plan is not None
     return plan
@@ -515,7 +517,7 @@ def handle(request: pytest.FixtureRequest, app: Starlette) -> Iterator[SandboxHa
 
 
 def test_the_handle_subscribes_waits_and_reads_the_sink_in_both_modes(
-    handle: SandboxHandle, state: Sandbox
+    handle: SandboxHandle, state: VendorSandbox
 ) -> None:
     hooks = handle.webhooks
     assert hooks.subscribe("callab", events=["call_ended"])["url"] == "sandbox://sink"
@@ -548,17 +550,19 @@ def test_the_handle_subscribes_waits_and_reads_the_sink_in_both_modes(
         hooks.subscribe("twilio")
 
 
-def test_a_delivery_read_back_over_http_is_the_same(handle: SandboxHandle, state: Sandbox) -> None:
+def test_a_delivery_read_back_over_http_is_the_same(
+    handle: SandboxHandle, app: Starlette, state: VendorSandbox
+) -> None:
     handle.webhooks.subscribe("retell")
     state.advance(3_600_000)
     handle.webhooks.wait_idle()
-    local = state.webhooks.sink.items()
+    local = app.state.webhooks.sink.items()
     assert local
     assert handle.webhooks.deliveries == local
     assert all(isinstance(d, Received) for d in handle.webhooks.deliveries)
 
 
-def test_a_receiver_reached_over_a_real_socket(state: Sandbox, app: Starlette) -> None:
+def test_a_receiver_reached_over_a_real_socket(state: VendorSandbox, app: Starlette) -> None:
     """The whole path over sockets: the sandbox served by uvicorn, the receiver a server."""
     with BackgroundServer(app) as server, receiving() as receiver:
         remote = RemoteSandbox(server.url)

@@ -22,7 +22,7 @@ from sandbox import Settings, create_app
 from sandbox.calls.ids import uuid_from
 from sandbox.calls.lifecycle import Transition
 from sandbox.calls.model import Call
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.store.backend import StoreUnavailable
 from sandbox.store.redis import masked
 from sandbox.vendors import VENDORS
@@ -53,8 +53,8 @@ def _app(store_url: str, **options: Any) -> Starlette:
     return create_app(Settings(raise_on_schema_error=True, store_url=store_url, **options))
 
 
-def _state(client: TestClient) -> Sandbox:
-    state: Sandbox = client.app.state.sandbox  # type: ignore[attr-defined]
+def _state(client: TestClient) -> VendorSandbox:
+    state: VendorSandbox = client.app.state.sandbox  # type: ignore[attr-defined]
     return state
 
 
@@ -84,7 +84,7 @@ def _listed(client: TestClient, limit: int = 1000) -> list[str]:
     return [item["call_id"] for item in answer.json()["items"]]
 
 
-def _retell_id(state: Sandbox, tenant: str, sequence: int) -> str:
+def _retell_id(state: VendorSandbox, tenant: str, sequence: int) -> str:
     return state.vendors["retell"].format_id(
         uuid_from(state.fixtures.seed, "created", tenant, sequence)
     )
@@ -247,7 +247,7 @@ def test_concurrent_merges_into_one_call_lose_nothing(
 
 
 def test_mutation_is_reentrant_within_a_thread(store_url: str) -> None:
-    state: Sandbox = _app(store_url).state.sandbox
+    state: VendorSandbox = _app(store_url).state.sandbox
     tenant = state.default_tenant.id
     with state.store.mutation(tenant), state.store.mutation(tenant):
         call = state.store.create(
@@ -270,7 +270,7 @@ def test_mutation_is_reentrant_within_a_thread(store_url: str) -> None:
     assert done.is_set()
 
 
-def _request(state: Sandbox, call_id: str, now: int) -> Call:
+def _request(state: VendorSandbox, call_id: str, now: int) -> Call:
     from sandbox.calls.created import new_call
 
     tenant = state.default_tenant
@@ -293,7 +293,7 @@ def test_a_lock_held_elsewhere_is_waited_for_boundedly(
 
     monkeypatch.setattr(backend, "LOCK_WAIT_S", 0.2)
     app = _app(redis_url)
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     tenant = state.default_tenant.id
     stuck = redis.Redis.from_url(redis_url)
     stuck.set(f"call-sandbox:seed-{state.fixtures.seed}:lock:{tenant}", "a stuck worker", px=60_000)
@@ -341,8 +341,8 @@ def test_time_scaled_clocks_of_two_workers_agree(redis_url: str) -> None:
     """With a time scale, "now" comes from the Redis server's clock: a worker started later
     does not lag behind one started earlier (60x: the build of the second app alone is
     seconds of sandbox time)."""
-    first: Sandbox = _app(redis_url, time_scale=60.0).state.sandbox
-    second: Sandbox = _app(redis_url, time_scale=60.0).state.sandbox
+    first: VendorSandbox = _app(redis_url, time_scale=60.0).state.sandbox
+    second: VendorSandbox = _app(redis_url, time_scale=60.0).state.sandbox
     readings = [first.clock.now_ms(), second.clock.now_ms(), first.clock.now_ms()]
     assert readings == sorted(readings)
     assert readings[0] > first.clock.reference_ms
@@ -413,7 +413,7 @@ def test_a_damaged_record_or_a_failing_server_is_the_vendors_500(
     import redis
 
     app = _app(redis_url)
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     server = redis.Redis.from_url(redis_url)
     prefix = f"call-sandbox:seed-{state.fixtures.seed}:t:{state.default_tenant.id}"
     server.hset(f"{prefix}:created", "x", b'{"sequence": 1, "call": {"id": 3}}')

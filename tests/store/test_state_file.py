@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.serve.cli import main
-from sandbox.state import Sandbox
 from sandbox.store.statefile import StateFileError, save_state, snapshot
 from tests.servers import serve
 
@@ -120,13 +120,13 @@ def test_created_calls_survive_a_restart(tmp_path: Path) -> None:
     assert json.loads(state_file.read_text())["tenants"]["acme"]["counter"] == 6
 
 
-def _sandbox(state_file: Path | None = None) -> Sandbox:
-    state: Sandbox = create_app(Settings(state_file=state_file)).state.sandbox
+def _sandbox(state_file: Path | None = None) -> VendorSandbox:
+    state: VendorSandbox = create_app(Settings(state_file=state_file)).state.sandbox
     return state
 
 
 def _create(app: Starlette, tenant: str | None = None) -> None:
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     with TestClient(app) as client:
         made = client.post(
             "/retell/v2/create-phone-call",
@@ -153,10 +153,10 @@ def _with_changes(state_file: Path) -> Starlette:
 def test_save_then_load_restores_calls_numbering_and_clock(tmp_path: Path) -> None:
     state_file = tmp_path / "state.json"
     first_app = _with_changes(state_file)
-    first: Sandbox = first_app.state.sandbox
+    first: VendorSandbox = first_app.state.sandbox
     save_state(first, state_file)
     second_app = create_app(Settings(state_file=state_file))
-    second: Sandbox = second_app.state.sandbox
+    second: VendorSandbox = second_app.state.sandbox
     assert snapshot(second) == snapshot(first)
     assert second.clock.now_ms() == first.clock.now_ms() == first.clock.reference_ms + 300_000
     assert second.store.snapshot() == first.store.snapshot() == {"acme": 3, "globex": 1}
@@ -180,7 +180,7 @@ def test_the_file_is_replaced_whole_or_not_at_all(
 ) -> None:
     state_file = tmp_path / "state.json"
     app = _with_changes(state_file)
-    state: Sandbox = app.state.sandbox
+    state: VendorSandbox = app.state.sandbox
     save_state(state, state_file)
     saved = state_file.read_text()
 

@@ -11,9 +11,8 @@ from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from sandbox import Settings, create_app
-from sandbox.dialect.vendor import Vendor
+from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.http.access_log import RequestLog
-from sandbox.state import Sandbox
 from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 
@@ -26,7 +25,7 @@ def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.mark.parametrize("vendor", VENDORS, ids=lambda v: v.name)
 def test_a_line_per_request_without_keys_or_query(
-    client: TestClient, state: Sandbox, caplog: pytest.LogCaptureFixture, vendor: Vendor
+    client: TestClient, state: VendorSandbox, caplog: pytest.LogCaptureFixture, vendor: Vendor
 ) -> None:
     keys = state.credentials(vendor.name)
     path = f"/{vendor.name}{vendor.lookup_path('no-such-call')}"

@@ -15,9 +15,9 @@ import pytest
 from starlette.applications import Starlette
 
 from sandbox import __version__
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
 from sandbox.serve.server import BackgroundServer
-from sandbox.state import Sandbox
 
 pytest_plugins = ["pytester"]
 
@@ -389,7 +389,7 @@ def external(app: Starlette) -> Iterator[BackgroundServer]:
 
 
 def test_sandbox_url_points_every_fixture_at_the_external_sandbox(
-    project: pytest.Pytester, external: BackgroundServer, state: Sandbox
+    project: pytest.Pytester, external: BackgroundServer, state: VendorSandbox
 ) -> None:
     project.makepyfile(
         f"""
@@ -432,7 +432,7 @@ def test_sandbox_url_points_every_fixture_at_the_external_sandbox(
 def test_sandbox_url_reaches_the_external_sandbox(
     project: pytest.Pytester,
     external: BackgroundServer,
-    state: Sandbox,
+    state: VendorSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     project.makepyfile(

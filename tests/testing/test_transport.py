@@ -10,8 +10,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.inprocess import send_request
-from sandbox.state import Sandbox
 from sandbox.testing.transport import SyncASGITransport
 
 
@@ -22,7 +22,7 @@ def sync_client(app: Starlette) -> Iterator[httpx.Client]:
 
 
 def test_same_answer_as_a_raw_asgi_request(
-    sync_client: httpx.Client, app: Starlette, state: Sandbox
+    sync_client: httpx.Client, app: Starlette, state: VendorSandbox
 ) -> None:
     path = "/retell/v2/get-call/Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6"
     keys = state.credentials("retell")
@@ -33,7 +33,7 @@ def test_same_answer_as_a_raw_asgi_request(
     assert list(response.headers.items()) == raw.headers
 
 
-def test_a_streamed_request_body_is_read(sync_client: httpx.Client, state: Sandbox) -> None:
+def test_a_streamed_request_body_is_read(sync_client: httpx.Client, state: VendorSandbox) -> None:
     def body() -> Iterator[bytes]:
         yield b'{"limit": '
         yield b"2}"

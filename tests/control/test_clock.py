@@ -7,12 +7,12 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from sandbox.state import Sandbox
+from sandbox.dialect.vendor import VendorSandbox
 from sandbox.testing.handles import InProcessSandbox
 from sandbox.vendors.retell.render import call_id
 
 
-def test_read_and_advance(client: TestClient, state: Sandbox) -> None:
+def test_read_and_advance(client: TestClient, state: VendorSandbox) -> None:
     reference = state.fixtures.reference_ms
     assert client.get("/_sandbox/clock").json() == {
         "now_ms": reference,
@@ -43,7 +43,7 @@ def test_read_and_advance(client: TestClient, state: Sandbox) -> None:
     ],
 )
 def test_bad_advances_are_refused(
-    client: TestClient, state: Sandbox, body: object, message: str
+    client: TestClient, state: VendorSandbox, body: object, message: str
 ) -> None:
     response = client.post("/_sandbox/clock/advance", json=body)
     assert response.status_code == 400
@@ -52,7 +52,7 @@ def test_bad_advances_are_refused(
     assert state.clock.now_ms() == state.fixtures.reference_ms
 
 
-def test_the_handle_moves_calls_on(app: Starlette, state: Sandbox) -> None:
+def test_the_handle_moves_calls_on(app: Starlette, state: VendorSandbox) -> None:
     handle = InProcessSandbox(app)
     url = handle.mount_url("retell") + "/v2/get-call/" + call_id(state.generator.call("acme", 0))
     with httpx.Client(transport=handle.transport()) as client:
