@@ -262,3 +262,203 @@ def test_fuzzer_findings_stay_fixed(
     if body is not None:
         request["json"] = body
     _check(sandbox_app, vendor, method, path, request)
+
+
+# -- hostile input ----------------------------------------------------------------------------
+# What a hostile or broken client sends: text the sandbox cannot encode (lone UTF-16
+# surrogates, written as JSON escapes; invalid UTF-8), NUL, integers and floats far beyond any
+# field's range, nesting far deeper than any documented body, digits that are not ASCII
+# (`²`, Arabic-Indic three, fullwidth five), and very long values. Each goes into a body, a
+# query value, a path segment and a header. Every answer is the vendor's own 4xx with a
+# hint, and the store is unchanged.
+
+SURROGATES = st.characters(categories=["Cs"])
+HOSTILE_CHARS = st.one_of(
+    SURROGATES,
+    st.sampled_from(("\x00", "²", "\u0663", "\uff15", "\u202e", "\ufeff", "\U0001f600")),
+    st.characters(codec="utf-8"),
+)
+HOSTILE_TEXT = st.one_of(
+    st.text(HOSTILE_CHARS, min_size=1, max_size=12),
+    st.integers(1_000, 20_000).map(lambda n: "x" * n),
+)
+HUGE_NUMBERS = st.one_of(
+    st.integers(min_value=2**63, max_value=10**400),
+    st.integers(max_value=-(2**63), min_value=-(10**400)),
+    st.sampled_from((1e308, -1e308, 5e-324)),
+)
+# Digits to str.isdigit() or int(), not to a vendor: superscript two, Arabic-Indic three and
+# one-two-three, fullwidth five, NKo one, mathematical bold nine; and forms int() reads.
+UNICODE_DIGITS = st.sampled_from(
+    (
+        "²",
+        "\u0663",
+        "\uff15",
+        "\u0661\u0662\u0663",
+        "\u07c1",
+        "\U0001d7d7",
+        "1²",
+        "0x10",
+        "1e3",
+        " 1",
+    )
+)
+LONG_DIGITS = st.integers(20, 6_000).map(lambda n: "9" * n)
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    for level in range(depth):
+        leaf = [leaf] if level % 2 else {"a": leaf}
+    return leaf
+
+
+HOSTILE_JSON: st.SearchStrategy[Any] = st.one_of(
+    HOSTILE_TEXT,
+    HUGE_NUMBERS,
+    st.integers(30, 300).map(lambda depth: _nested(depth, 1)),
+    st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT | HUGE_NUMBERS, min_size=1, max_size=3),
+)
+
+
+@st.composite
+def hostile_bodies(draw: st.DrawFn, vendor: Vendor) -> bytes:
+    """One of the vendor's working bodies with a field (or the metadata) made hostile, a
+    hostile JSON document, or bytes that are not UTF-8."""
+    kind = draw(st.sampled_from(("field", "field", "document", "bytes", "deep")))
+    if kind == "bytes":
+        return draw(st.sampled_from((b'{"a":"\xed\xa0\x80"}', b'{"a":"\xff"}', b"\xc3")))
+    if kind == "deep":  # past what json.dumps (or the parser) can recurse through
+        depth = draw(st.integers(900, 100_000))
+        return b'{"metadata":' + b"[" * depth + b"1" + b"]" * depth + b"}"
+    if kind == "document":
+        return json.dumps(draw(HOSTILE_JSON)).encode()
+    examples = [e.body for e in vendor.examples if isinstance(e.body, Mapping)]
+    body = dict(draw(st.sampled_from(examples)))
+    field = draw(st.sampled_from([*sorted(body), "metadata", "limit", "page"]))
+    value = draw(HOSTILE_JSON)
+    body[field] = {"x": value} if field == "metadata" else value
+    return json.dumps(body).encode()
+
+
+HOSTILE_QUERY_VALUES = st.one_of(
+    HOSTILE_TEXT,
+    UNICODE_DIGITS,
+    LONG_DIGITS,
+    st.sampled_from(("%e%e%e%e%e%e%e%e%#", "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%!", "_" * 500)),
+)
+
+
+def _latin1_or_utf8(text: str) -> bytes:
+    """A header's bytes: servers read headers as latin-1, so `²` goes as the one byte B2."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def hostile_requests(
+    draw: st.DrawFn, state: VendorSandbox
+) -> tuple[Vendor, str, str, dict[str, Any]]:
+    vendor = draw(st.sampled_from(VENDORS))
+    ids = _ids(state, vendor)
+    route = draw(st.sampled_from(vendor.routes))
+    where = draw(st.sampled_from(("body", "query", "path", "header", "prefer")))
+    headers: dict[str, str | bytes] = dict(state.credentials(vendor.name))
+    parts = [draw(st.sampled_from(ids)) if "{" in p else p for p in route.path.split("/")]
+    request: dict[str, Any] = {"headers": headers}
+    query = ""
+    if where == "path" and any("{" in p for p in route.path.split("/")):
+        hostile = draw(HOSTILE_TEXT | UNICODE_DIGITS | LONG_DIGITS)
+        encoded = quote(hostile.encode("utf-8", "surrogatepass"), safe="")
+        parts = [encoded if "{" in p else p for p in route.path.split("/")]
+    elif where == "query":
+        declared = [p.name for p in route.query] or ["limit"]
+        name = draw(st.sampled_from(declared))
+        value = draw(HOSTILE_QUERY_VALUES)
+        query = urlencode([(name, value.encode("utf-8", "surrogatepass"))])
+    elif where == "header":
+        name = draw(st.sampled_from(("x-anything", "user-agent", "content-type")))
+        headers[name] = draw(
+            st.one_of(
+                st.integers(1_000, 60_000).map(lambda n: b"v" * n),
+                HOSTILE_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")),
+            )
+        )
+    elif where == "prefer":
+        # Values that name no honoured preference: they are ignored, never a 5xx.
+        value = draw(UNICODE_DIGITS | LONG_DIGITS | st.sampled_from(("", "-1", "+5", "1_0")))
+        key = draw(st.sampled_from(("code", "delay", "scenario")))
+        headers["prefer"] = _latin1_or_utf8(f"{key}={value}")
+    if route.body_schema is not None and (where == "body" or draw(st.booleans())):
+        request["content"] = draw(hostile_bodies(vendor))
+        headers["content-type"] = "application/json"
+    path = f"/{vendor.name}" + "/".join(parts)
+    return vendor, route.method, f"{path}?{query}" if query else path, request
+
+
+def test_hostile_requests_get_the_vendors_errors(sandbox_app: TestClient) -> None:
+    state = _state(sandbox_app)
+
+    @given(sent=hostile_requests(state))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    def check(sent: tuple[Vendor, str, str, dict[str, Any]]) -> None:
+        _check(sandbox_app, *sent)
+
+    check()
+
+
+# What a hostile client sent once, and got a text/plain 500 for (issue 13).
+HOSTILE_REGRESSIONS: list[tuple[str, str, str, dict[str, str], bytes | None]] = [
+    # A lone surrogate in the metadata of a created call (stored, then unencodable).
+    (
+        "retell",
+        "POST",
+        "/retell/v2/create-phone-call",
+        {},
+        b'{"from_number":"+14155550100","to_number":"+14155550123","metadata":{"x":"\\ud800"}}',
+    ),
+    ("zudu", "POST", "/zudu/api/calls", {}, b'{"page":0,"limit":5,"x":"\\udfff"}'),
+    # Nesting past what the parser (about 1,000) and the renderer (about 480) can recurse.
+    ("retell", "PATCH", "/retell/v2/update-call/{id}", {}, b'{"metadata":' + b"[" * 100_000),
+    (
+        "retell",
+        "PATCH",
+        "/retell/v2/update-call/{id}",
+        {},
+        json.dumps({"metadata": _nested(700, 1)}).encode(),
+    ),
+    # Prefer values that are digits to str.isdigit but not to int(), or too long for it.
+    ("retell", "GET", "/retell/v2/get-call/{id}", {"prefer": "delay=²"}, None),
+    ("retell", "GET", "/retell/v2/get-call/{id}", {"prefer": "code=" + "5" * 5_000}, None),
+    # A page far beyond sys.maxsize.
+    ("callab", "GET", "/callab/v1/calls/query?page=9999999999999999999999999", {}, None),
+    ("zudu", "GET", "/zudu/api/calls?page=9999999999999999999999999", {}, None),
+]
+
+
+@pytest.mark.parametrize(("vendor_name", "method", "path", "extra", "body"), HOSTILE_REGRESSIONS)
+def test_hostile_findings_stay_fixed(
+    sandbox_app: TestClient,
+    vendor_name: str,
+    method: str,
+    path: str,
+    extra: dict[str, str],
+    body: bytes | None,
+) -> None:
+    vendor = next(v for v in VENDORS if v.name == vendor_name)
+    state = _state(sandbox_app)
+    headers: dict[str, str | bytes] = {**state.credentials(vendor_name)}
+    headers.update({name: _latin1_or_utf8(value) for name, value in extra.items()})
+    headers["content-type"] = "application/json"
+    path = path.replace("{id}", _ids(state, vendor)[3])
+    request: dict[str, Any] = {"headers": headers}
+    if body is not None:
+        request["content"] = body
+    _check(sandbox_app, vendor, method, path, request)

@@ -10,17 +10,20 @@ this, for the whole of /_sandbox, by sandbox.control.admin.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.dialect.vendor import VendorSandbox
+from sandbox.errors import SandboxError
+from sandbox.http.encoding import parse_json
+from sandbox.http.params import whole_number
 from sandbox.openapi import _Components
 from sandbox.version import __version__
 
@@ -84,6 +87,9 @@ class ControlRoute:
     body_schema: str | None = None
     public: bool = False  # health and readiness: open even with an admin token
     description: str = field(default="")
+    # Work that grows with what the sandbox keeps (the journal): handled, checked and encoded
+    # in a worker thread, so that the event loop serves other requests meanwhile.
+    off_loop: bool = False
 
 
 def build_routes(state: VendorSandbox, routes: Sequence[ControlRoute]) -> list[BaseRoute]:
@@ -95,16 +101,23 @@ def _endpoint(state: VendorSandbox, route: ControlRoute) -> Callable[[Request], 
         try:
             params = _params(route, request)
             body = await _body(state, route, request)
-            reply = route.handler(ControlRequest(params, body))
+            asked = ControlRequest(params, body)
+            if route.off_loop:
+                return await run_in_threadpool(lambda: _sent(state, route.handler(asked)))
+            reply = route.handler(asked)
         except ControlError as error:
             reply = ControlReply(
                 error.status, {"error": error.error, "message": error.message}, ERROR_SCHEMA
             )
-        if reply.schema is not None:
-            state.schemas.check(reply.schema, reply.body)
-        return JSONResponse(reply.body, status_code=reply.status)
+        return _sent(state, reply)
 
     return endpoint
+
+
+def _sent(state: VendorSandbox, reply: ControlReply) -> Response:
+    if reply.schema is not None:
+        state.schemas.check(reply.schema, reply.body)
+    return JSONResponse(reply.body, status_code=reply.status)
 
 
 def _params(route: ControlRoute, request: Request) -> dict[str, Any]:
@@ -132,10 +145,9 @@ def _value(param: Param, raw: str) -> Any:
     where = f"{param.where}.{param.name}"
     value: Any = raw
     if param.schema.get("type") == "integer":
-        try:
-            value = int(raw, 10)
-        except ValueError:
-            raise ControlError.bad(f"{where}: must be a whole number, not {raw!r}") from None
+        value = whole_number(raw)
+        if value is None:
+            raise ControlError.bad(f"{where}: must be a whole number, not {raw[:40]!r}")
     from jsonschema import Draft202012Validator  # (a tenth of a second: when first needed)
 
     errors = sorted(Draft202012Validator(dict(param.schema)).iter_errors(value), key=str)
@@ -147,11 +159,21 @@ def _value(param: Param, raw: str) -> Any:
 async def _body(state: VendorSandbox, route: ControlRoute, request: Request) -> Any:
     if route.body_schema is None:
         return None
-    raw = await request.body()
+    limit = state.settings.max_body_bytes
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # (read no further: the rest never takes memory)
+            raise ControlError.bad(f"the body is over {limit} bytes; send a smaller one")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        body = json.loads(raw) if raw.strip() else {}
+        body = parse_json(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise ControlError.bad(f"the body is not valid JSON ({exc}); send a JSON object") from None
+    except SandboxError as error:  # too deep, or text that is not Unicode
+        raise ControlError.bad(str(error)) from None
     problems = state.schemas.problems(route.body_schema, body, prefix="body")
     if problems:
         raise ControlError.bad("; ".join(str(p) for p in problems))

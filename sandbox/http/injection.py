@@ -24,6 +24,7 @@ from starlette.types import Receive
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.errors import InjectedStatus
 from sandbox.http.connection import ConnectionDropped
+from sandbox.http.params import whole_number
 from sandbox.store.faults import MAX_DELAY_MS
 
 # The damage done to an answer on its way out rather than instead of it.
@@ -110,9 +111,12 @@ def _preferred(prefer: Mapping[str, str]) -> Plan:
 
 
 def _whole(value: str | None) -> int | None:
-    if value is None or not value.isdigit():
+    # Only ASCII digits name a delay or a status; anything else (`²`, 5,000 digits) is not a
+    # preference the sandbox knows, and is ignored as RFC 7240 asks.
+    if value is None:
         return None
-    return int(value)
+    number = whole_number(value)
+    return number if number is not None and number >= 0 and value[0] not in "+-" else None
 
 
 async def carry_out(found: Plan, receive: Receive) -> None:

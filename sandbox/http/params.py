@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -9,6 +11,19 @@ from sandbox.dialect.vendor import Query
 from sandbox.errors import InvalidRequest
 
 TRUE_FALSE: Mapping[str, bool] = {"true": True, "false": False}
+# The largest integer the vendors' JavaScript stacks hold exactly (Number.MAX_SAFE_INTEGER):
+# a page, limit or offset beyond it means nothing to them, and to the sandbox's slicing.
+MAX_SAFE_INTEGER = 2**53 - 1
+# ASCII digits only: Python's int() also reads other scripts' digits (Arabic-Indic,
+# fullwidth), `1_000` and surrounding blanks, none of which a vendor's parser takes.
+# Sixteen digits at most hold MAX_SAFE_INTEGER; longer is refused before int() reads it.
+_WHOLE = re.compile(r"[+-]?[0-9]{1,16}")
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as an integer when it is one written in ASCII digits (an optional sign, at most
+    16 digits), else None."""
+    return int(text) if _WHOLE.fullmatch(text) else None
 
 
 def boolean(
@@ -29,12 +44,13 @@ def integer(
     value = query.get(name)
     if value is None:
         return default
-    try:
-        number = int(value, 10)
-    except ValueError:
+    number = whole_number(value)
+    if number is None:
         raise InvalidRequest.one(
-            f"query.{name}", f"must be a whole number, not {value!r}"
-        ) from None
+            f"query.{name}", f"must be a whole number (ASCII digits), not {_shown(value)}"
+        )
+    if maximum is None or maximum > MAX_SAFE_INTEGER:
+        maximum = MAX_SAFE_INTEGER
     if minimum is not None and number < minimum:
         raise InvalidRequest.one(f"query.{name}", f"must be at least {minimum}, not {number}")
     if maximum is not None and number > maximum:
@@ -71,3 +87,10 @@ def instant(query: Query, name: str, *, end_of_day: bool = False) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A client's value in a message: JSON-quoted, and cut short when long."""
+    if len(value) > limit:
+        return json.dumps(value[:limit]) + f"... ({len(value)} characters)"
+    return json.dumps(value)

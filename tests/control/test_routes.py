@@ -38,3 +38,25 @@ def test_keys_of_an_unknown_tenant_say_which_exist(client: TestClient) -> None:
 
 def test_keys_answer_get_only(client: TestClient) -> None:
     assert client.post("/_sandbox/keys").status_code == 405
+
+
+def test_a_body_the_plane_cannot_keep_is_refused_in_its_own_shape(
+    client: TestClient, state: VendorSandbox
+) -> None:
+    """The control plane reads bodies as the vendors' mounts do: not past the body limit,
+    not deeper than the parser's depth, and only text that is Unicode (issue 13)."""
+    limit = state.settings.max_body_bytes
+    sent = [
+        (b'{"type":"status","status":503,"vendor":"\\ud800"}', "body.vendor: holds a lone"),
+        (b'{"type":"status","status":503,"when":' + b"[" * 5_000 + b"}", "the request body nests"),
+        (b'{"type":"' + b"x" * limit + b'"}', f"the body is over {limit} bytes"),
+    ]
+    for body, start in sent:
+        answer = client.post(
+            "/_sandbox/faults", content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "bad_request"
+        assert answer.json()["message"].startswith(start), answer.json()
+        state.schemas.check("sandbox/error.json", answer.json())
+    assert client.get("/_sandbox/faults").json() == {"faults": []}

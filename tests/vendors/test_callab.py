@@ -677,6 +677,18 @@ def test_query_filter_arrays(
     assert ids(ro, ro_auth, filters(*triples)) == expected
 
 
+def test_a_pattern_that_would_backtrack_answers_like_any_other(
+    ro: TestClient, ro_auth: dict[str, str], ro_state: VendorSandbox
+) -> None:
+    """`%e%e%e%e%#` took 3.9 s on the event loop as a regex (issue 13); it matches nothing and
+    says so, and a pattern of the same shape that does match finds what it should."""
+    assert ids(ro, ro_auth, filters(("disconnect_reason", "ilike", "%e%e%e%e%e%e%e%e%#"))) == []
+    everything = rendered(ro_state)
+    expected = matching(everything, lambda i: "e" in (i["disconnect_reason"] or "")[1:-1])
+    shaped = filters(("disconnect_reason", "ilike", "_%e%_"))
+    assert ids(ro, ro_auth, shaped) == expected
+
+
 def test_query_filter_arrays_without_brackets(ro: TestClient, ro_auth: dict[str, str]) -> None:
     bare = [("filter_columns", "call_status"), ("filter_operator", "eq"), ("filter_values", "busy")]
     assert ids(ro, ro_auth, bare) == ids(ro, ro_auth, filters(("call_status", "eq", "busy")))

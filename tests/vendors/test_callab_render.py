@@ -4,10 +4,13 @@ the mappings from the canonical vocabulary, and the query-string helpers."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox.calls.model import Scenario
 from sandbox.dialect.vendor import VendorSandbox
@@ -129,5 +132,42 @@ def test_ids_and_lookup_path(state: VendorSandbox) -> None:
         ("a.c", False, "abc", False),
     ],
 )
-def testlike_pattern_patterns(pattern: str, ignore_case: bool, text: str, matches: bool) -> None:
-    assert bool(like_pattern(pattern, ignore_case=ignore_case).fullmatch(text)) is matches
+def test_like_patterns(pattern: str, ignore_case: bool, text: str, matches: bool) -> None:
+    assert like_pattern(pattern, ignore_case=ignore_case).fullmatch(text) is matches
+
+
+def _like_as_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """The reference: LIKE as a backtracking regex (right, but exponential on `%e%e%e...`)."""
+    out: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            out.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            out.append({"%": ".*", "_": "."}.get(char, re.escape(char)))
+    if escaped:
+        out.append(re.escape("\\"))
+    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+@given(
+    pattern=st.text("ab%_\\A", max_size=8),
+    text=st.text("abAB%_\\", max_size=10),
+    ignore_case=st.booleans(),
+)
+@settings(max_examples=2_000, derandomize=True, database=None, deadline=None)
+def test_like_matches_as_the_regex_does(pattern: str, text: str, ignore_case: bool) -> None:
+    expected = bool(_like_as_regex(pattern, ignore_case).fullmatch(text))
+    assert like_pattern(pattern, ignore_case=ignore_case).fullmatch(text) is expected
+
+
+def test_like_does_not_backtrack() -> None:
+    """`%e%e...%#` over a long run of `e`: a backtracking regex tries every placement of each
+    `%` (about nine times as many per `%e`) and would not finish this; the pieces between `%`
+    are found left to right, each once, so this answers at once."""
+    pattern = like_pattern("%e%e%e%e%e%e%e%e%e%e%e%e%#", ignore_case=True)
+    assert pattern.fullmatch("e" * 100_000) is False
+    assert pattern.fullmatch("e" * 100_000 + "#") is True

@@ -339,7 +339,7 @@ def test_list_filters(client: TestClient, auth: dict[str, str], state: VendorSan
     [
         ("limit=-1", ["limit must be at least 0, not -1"]),
         ("limit=101", ["limit must be at most 100, not 101"]),
-        ("limit=ten", ["limit must be a whole number, not 'ten'"]),
+        ("limit=ten", ['limit must be a whole number (ASCII digits), not "ten"']),
         ("offset=-5", ["offset must be at least 0, not -5"]),
         ("order=newest", ["order must be one of asc, desc, not 'newest'"]),
         (

@@ -311,25 +311,80 @@ def _typed(column: str, text: str, location: str) -> Any:
     return text
 
 
-def like_pattern(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
-    """An SQL LIKE pattern as a regex: % any run, _ one character, backslash escapes."""
-    out: list[str] = []
-    escaped = False
-    for char in pattern:
+# One piece of a LIKE pattern between two `%`: a literal string, or (when it holds `_`) a
+# fixed-width regex of literals and `.`, which can never backtrack.
+_Piece = str | re.Pattern[str]
+
+
+class LikePattern:
+    """An SQL LIKE pattern (`%` any run, `_` one character, backslash escapes), matched in
+    time linear in the pattern and the text together: the pieces between `%` are found left
+    to right, each at its leftmost place, which is where a match must take it. A regex built
+    from the pattern (`.*e.*e.*e...`) would backtrack through every way to place each `%`,
+    and a filter value such as `%e%e%e%e%#` would hold the event loop for seconds."""
+
+    def __init__(self, pattern: str, *, ignore_case: bool) -> None:
+        self._fold = ignore_case
+        if ignore_case:
+            pattern = pattern.lower()
+        pieces: list[list[str | None]] = [[]]  # None stands for `_`
+        escaped = False
+        for char in pattern:
+            if escaped:
+                pieces[-1].append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "%":
+                pieces.append([])
+            else:
+                pieces[-1].append(None if char == "_" else char)
         if escaped:
-            out.append(re.escape(char))
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "%":
-            out.append(".*")
-        elif char == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(char))
-    if escaped:
-        out.append(re.escape("\\"))
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+            pieces[-1].append("\\")
+        self._pieces: list[tuple[_Piece, int]] = [(_piece(p), len(p)) for p in pieces]
+
+    def fullmatch(self, text: str) -> bool:
+        if self._fold:
+            text = text.lower()
+        pieces = self._pieces
+        first, first_width = pieces[0]
+        if len(pieces) == 1:
+            return len(text) == first_width and _at(first, text, 0)
+        last, last_width = pieces[-1]
+        end = len(text) - last_width
+        if end < first_width or not _at(first, text, 0) or not _at(last, text, end):
+            return False
+        position = first_width
+        for piece, width in pieces[1:-1]:
+            found = _find(piece, text, position, end)
+            if found < 0:
+                return False
+            position = found + width
+        return True
+
+
+def _piece(chars: list[str | None]) -> _Piece:
+    if None not in chars:
+        return "".join(c for c in chars if c is not None)
+    return re.compile("".join("." if c is None else re.escape(c) for c in chars), re.DOTALL)
+
+
+def _at(piece: _Piece, text: str, position: int) -> bool:
+    if isinstance(piece, str):
+        return text.startswith(piece, position)
+    return piece.match(text, position) is not None
+
+
+def _find(piece: _Piece, text: str, start: int, end: int) -> int:
+    if isinstance(piece, str):
+        return text.find(piece, start, end)
+    found = piece.search(text, start, end)
+    return found.start() if found is not None else -1
+
+
+def like_pattern(pattern: str, *, ignore_case: bool) -> LikePattern:
+    """An SQL LIKE pattern, as `LikePattern` matches it."""
+    return LikePattern(pattern, ignore_case=ignore_case)
 
 
 def _text(value: Any) -> str:
@@ -366,9 +421,7 @@ def _condition(position: int, column: str, operator: str, text: str) -> Predicat
         return lambda item: (item[column] is None) == wants_null
     if op in ("like", "ilike"):
         pattern = like_pattern(text, ignore_case=op == "ilike")
-        return lambda item: (
-            item[column] is not None and bool(pattern.fullmatch(_text(item[column])))
-        )
+        return lambda item: item[column] is not None and pattern.fullmatch(_text(item[column]))
     if op == "in":
         accepted = [_typed(column, part.strip(), where) for part in text.split(",")]
         return lambda item: item[column] is not None and item[column] in accepted
