@@ -5,6 +5,8 @@
 
 Advancing moves every call on through its lifecycle (a queued call dials, an ongoing one ends,
 an ended one gets its analysis) and sends the webhooks of what happened meanwhile, in order.
+Each event names its call by the id its client was given (`call_id`: the creating vendor's
+spelling) and by every vendor's spelling (`vendor_ids`).
 One request moves the clock by at most a year (the request schema says so), which keeps the
 events it must publish bounded.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.calls.instants import iso_millis
+from sandbox.calls.model import Call
 from sandbox.control.api import ControlReply, ControlRequest, ControlRoute
 from sandbox.dialect.vendor import VendorSandbox
 
@@ -38,11 +41,23 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
         body = {
             **clock_body(state),
             "events": [
-                {"tenant": tenant, "call_id": call.id, "event": step.event, "at_ms": step.at_ms}
+                {
+                    "tenant": tenant,
+                    # The id the client was given: the creating vendor's spelling (a
+                    # generated call, made through none, goes by its canonical UUID).
+                    "call_id": _given_id(call),
+                    "vendor_ids": {name: v.external_id(call) for name, v in state.vendors.items()},
+                    "event": step.event,
+                    "at_ms": step.at_ms,
+                }
                 for tenant, call, step in happened
             ],
         }
         return ControlReply(200, body, "sandbox/clock-advanced.json")
+
+    def _given_id(call: Call) -> str:
+        origin = state.vendors.get(call.origin) if call.origin is not None else None
+        return origin.external_id(call) if origin is not None else call.id
 
     return [
         ControlRoute(
