@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from sandbox.control.admin import AdminGate
 from sandbox.control.routes import control_routes
+from sandbox.control.ui import ui_routes
 from sandbox.dialect.vendor import Vendor, VendorSandbox
 from sandbox.http.access_log import RequestLog
 from sandbox.http.answers import AnswerCache
@@ -45,7 +46,8 @@ def create_app(
     routes: list[BaseRoute] = [
         vendor_mounts,  # /<vendor>/...: first, as nearly every request is one
         openapi_route(state),
-        Mount("/_sandbox", routes=control_routes(state, webhooks)),
+        # The control plane, and the inspector page over it (/_sandbox/ui).
+        Mount("/_sandbox", routes=[*control_routes(state, webhooks), *ui_routes(state, webhooks)]),
     ]
     for name, vendor_app in mounts.items():
         # The bare prefix is the vendor's too: it answers in the vendor's shape, not ours.

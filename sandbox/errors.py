@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
 
 class SandboxError(Exception):
@@ -42,10 +43,15 @@ class CallNotFound(SandboxError):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a request: where (`location`, e.g. 'body.limit') and what."""
+    """One thing wrong with a request: where (`location`, e.g. 'body.limit') and what. A
+    problem found by a JSON Schema also names the rule it broke (`rule`: the keyword, such as
+    "required" or "enum") and what the rule wanted (`wanted`: the names missing or unexpected,
+    the values allowed, the bound), so a vendor can say it in its own words."""
 
     location: str
     message: str
+    rule: str | None = None
+    wanted: tuple[Any, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
@@ -99,3 +105,19 @@ class HeadTooLarge(InjectedStatus):
     """The request line (414 URI Too Long) or the headers (431 Request Header Fields Too
     Large) are longer than the sandbox reads, as every HTTP server limits them; each vendor
     answers it in its own shape, as any status it has no words of its own for."""
+
+
+class RequestTimeout(InjectedStatus):
+    """The request's body did not all come within `seconds` (it stalled, or was dripped
+    without end); `received` bytes of it had. Node (under Express and NestJS) answers a
+    request it gave up waiting for with 408 and closes the connection; the sandbox does the
+    same, in the vendor's shape, as any status the vendor has no words of its own for."""
+
+    def __init__(self, seconds: float, received: int) -> None:
+        super().__init__(
+            408,
+            f"the request body did not all come within {seconds:g} s ({received} bytes did); "
+            "send the whole body at once (this connection is closed)",
+        )
+        self.seconds = seconds
+        self.received = received

@@ -30,6 +30,7 @@ from sandbox.errors import (
     InvalidRequest,
     MalformedBody,
     PayloadTooLarge,
+    RequestTimeout,
     RouteNotFound,
     SandboxError,
     ServerError,
@@ -54,6 +55,7 @@ _MEANING: Mapping[type[SandboxError], str] = {
     PayloadTooLarge: "the body is larger than the sandbox's limit",
     ServerError: "a sandbox bug (a body that broke its own schema)",
     HeadTooLarge: "the URI or the headers are longer than the sandbox reads",
+    RequestTimeout: "the body did not all come in time (the connection is closed)",
 }
 
 
@@ -122,7 +124,7 @@ def _errors(route: Route) -> list[SandboxError]:
     if route.body_schema is not None or route.query:
         found.append(InvalidRequest.one("x", "x"))
     if route.body_schema is not None:
-        found += [MalformedBody("x"), PayloadTooLarge(1)]
+        found += [MalformedBody("x"), PayloadTooLarge(1), RequestTimeout(1, 0)]
     return found + list(route.raises)
 
 

@@ -8,6 +8,7 @@ is: most sandboxes never need it, and it takes a tenth of a second to start.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import threading
@@ -43,6 +44,86 @@ def _best(error: ValidationError) -> ValidationError:
     while error.context:
         error = min(error.context, key=lambda e: (-len(e.absolute_path), e.message))
     return error
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value in a message as JSON spells it (`null`, `"ten"`, `["a", null]`), not as Python
+    does, and cut short when long."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def explain(error: ValidationError) -> str:
+    """What is wrong, with values in JSON's spelling: jsonschema's own messages use Python's
+    (`None is not of type 'string'`), which no client of a JSON API writes."""
+    keyword = error.validator
+    found: Any = error.instance
+    expected: Any = error.validator_value
+    schema: Any = error.schema
+    match keyword:
+        case "type":
+            return f"{_shown(found)} is not of type {_shown(expected)}"
+        case "required":
+            return f"{_shown(_required_name(error))} is a required property"
+        case "additionalProperties" if isinstance(found, dict):
+            known = schema.get("properties", {}) if isinstance(schema, dict) else {}
+            extra = [name for name in found if name not in known]
+            listed = ", ".join(_shown(name) for name in extra)
+            return f"additional properties are not allowed ({listed} unexpected)"
+        case "enum":
+            return f"{_shown(found)} is not one of {_shown(expected, 200)}"
+        case "const":
+            return f"{_shown(expected)} was expected, not {_shown(found)}"
+        case "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum":
+            words = {
+                "minimum": "less than the minimum of",
+                "maximum": "greater than the maximum of",
+                "exclusiveMinimum": "less than or equal to the minimum of",
+                "exclusiveMaximum": "greater than or equal to the maximum of",
+            }
+            return f"{_shown(found)} is {words[keyword]} {_shown(expected)}"
+        case "minLength" | "minItems" | "minProperties":
+            return f"{_shown(found)} is too short (at least {expected})"
+        case "maxLength" | "maxItems" | "maxProperties":
+            return f"{_shown(found)} is too long (at most {expected})"
+        case "pattern":
+            return f"{_shown(found)} does not match {_shown(expected)}"
+        case "format":
+            return f"{_shown(found)} is not a {_shown(expected)}"
+        case "not":
+            return f"{_shown(found)} must not be valid under {_shown(expected, 200)}"
+        case _:
+            return str(error.message)
+
+
+def _required_name(error: ValidationError) -> Any:
+    """The one property a `required` error is about: jsonschema reports each missing one as
+    its own error, naming it (as Python spells it) at the head of the message."""
+    head = str(error.message).removesuffix(" is a required property")
+    try:
+        return ast.literal_eval(head)
+    except (ValueError, SyntaxError):
+        return head
+
+
+def _wanted(error: ValidationError) -> tuple[Any, ...]:
+    """What the broken rule wanted, as data: the missing or unexpected names, the allowed
+    values, the bound, the pattern, the type or format."""
+    found: Any = error.instance
+    expected: Any = error.validator_value
+    schema: Any = error.schema
+    match error.validator:
+        case "required":
+            return (_required_name(error),)
+        case "additionalProperties" if isinstance(found, dict):
+            known = schema.get("properties", {}) if isinstance(schema, dict) else {}
+            return tuple(name for name in found if name not in known)
+        case "enum":
+            return tuple(expected)
+        case "type":
+            return tuple(expected) if isinstance(expected, list) else (expected,)
+        case _:
+            return (expected,)
 
 
 # Schemas name each other by path; the Rust validator resolves those against this base.
@@ -112,7 +193,9 @@ class SchemaRegistry:
             (_best(e) for e in validator.iter_errors(instance)),
             key=lambda e: (list(map(str, e.absolute_path)), e.message),
         )
-        return [Problem(_location(prefix, e), e.message) for e in found]
+        return [
+            Problem(_location(prefix, e), explain(e), str(e.validator), _wanted(e)) for e in found
+        ]
 
     def check(self, name: str, instance: Any) -> None:
         """Raise SchemaViolation unless `instance` (a body the sandbox made) fits `name`."""

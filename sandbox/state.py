@@ -10,6 +10,7 @@ never the other way round.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar
 
@@ -19,21 +20,30 @@ from sandbox.calls.generator import Generator
 from sandbox.calls.ids import digest
 from sandbox.calls.lifecycle import Transition, observe
 from sandbox.calls.model import Call
+from sandbox.errors import Unauthorized
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 from sandbox.settings import Settings
 from sandbox.store.faults import FaultBook
 from sandbox.store.journal import Journal
+from sandbox.store.memory import MemoryBackend
 from sandbox.store.opening import open_backend
 from sandbox.store.ratelimits import RateLimiter
-from sandbox.store.redaction import Redactor
-from sandbox.store.statefile import load_state
+from sandbox.store.redaction import MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, Redactor
+from sandbox.store.statefile import Keeper, load_state
 from sandbox.store.store import Store
 
 # Told of every lifecycle event as it happens: (tenant, the call as it is then, the event).
 Listener = Callable[[str, Call, Transition], None]
 # Told of every reset (None: all tenants), before the journal forgets.
 ResetHook = Callable[[str | None], None]
+
+# Open tenancy: how many tenants made from new keys live at once (the least recently used goes
+# when one more is made), and the keys it takes: a shorter one would be hidden by content in
+# every journal entry (a one-letter key hid every `e`), and no vendor issues such keys.
+OPEN_TENANTS = 1_000
+MIN_KEY_LENGTH = MIN_SECRET_LENGTH
+MAX_KEY_LENGTH = MAX_SECRET_LENGTH
 
 
 class Credentials(Protocol):
@@ -85,12 +95,17 @@ class Sandbox(Generic[V]):
         # The fixtures' tenants, and with open tenancy one more for every new key.
         self.tenants: dict[str, Tenant] = dict(fixtures.tenants)
         self._tenancy = threading.Lock()
+        # The open tenants, least recently used first: tenant -> (vendor, credentials).
+        self.open_tenants: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        self.open_tenant_cap = OPEN_TENANTS
         self.generator = Generator(fixtures, tenants=self.tenants)
         self.store = Store(
             fixtures, self.generator, self.clock, tenants=self.tenants, backend=self.backend
         )
+        # `--state FILE`: what clients changed survives restarts and crashes.
+        self.keeper: Keeper | None = None
         if settings.state_file is not None:
-            load_state(self, settings.state_file)
+            self.keeper = load_state(self, settings.state_file)
         self.listeners: list[Listener] = []
         # How far lifecycle events were published lives in the backend too, so that of
         # several workers sharing a store only one publishes each event.
@@ -135,14 +150,35 @@ class Sandbox(Generic[V]):
     def tenant_for(self, vendor: V, credentials: tuple[str, ...]) -> Tenant | None:
         """The tenant these credentials belong to. With open tenancy, a key no fixture names
         gets a tenant of its own, created on first use, whose population is seeded from the
-        key: parallel test workers with their own keys never see each other's calls."""
+        key: parallel test workers with their own keys never see each other's calls.
+
+        At most `open_tenant_cap` open tenants live at once: making one more forgets the least
+        recently used, as a reset of it would (created calls, fault rules, rate-limit windows,
+        webhooks, journal entries) and its key with it; the key's next use makes it again,
+        empty and seeded as before. A key of fewer than MIN_KEY_LENGTH (or more than
+        MAX_KEY_LENGTH) characters makes no tenant: Unauthorized, saying so."""
         found = self.keyrings[vendor.name].get(credentials)
-        if found is not None or not self.settings.open_tenancy:
+        if found is not None:
+            if found.id in self.open_tenants:
+                with self._tenancy:
+                    if found.id in self.open_tenants:
+                        self.open_tenants.move_to_end(found.id)
             return found
+        if not self.settings.open_tenancy:
+            return None
+        for value in credentials:
+            if not MIN_KEY_LENGTH <= len(value) <= MAX_KEY_LENGTH:
+                raise Unauthorized(
+                    "the key is not one of this sandbox's keys, and open tenancy takes keys of "
+                    f"{MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} characters, not {len(value)}: send "
+                    "a longer key, or one of this sandbox's keys (`call-sandbox keys`)"
+                )
         with self._tenancy:
             found = self.keyrings[vendor.name].get(credentials)
             if found is not None:
                 return found
+            while self.open_tenants and len(self.open_tenants) >= self.open_tenant_cap:
+                self._evict(next(iter(self.open_tenants)))
             name = "key-" + digest(vendor.name, *credentials).hex()[:16]
             template = self.default_tenant
             tenant = Tenant(
@@ -155,9 +191,27 @@ class Sandbox(Generic[V]):
             self.tenants[name] = tenant
             self.generator.register(name)
             self.keyrings[vendor.name][credentials] = tenant
+            self.open_tenants[name] = (vendor.name, credentials)
             for value in credentials:
                 self.redactor.add(value)
             return tenant
+
+    def _evict(self, tenant: str) -> None:
+        """Forget an open tenant as a reset of it would, and unmake it (holding the lock).
+        Calls in a shared store (Redis) stay: the tenant may live on in other workers."""
+        if isinstance(self.backend, MemoryBackend):
+            self.store.reset(tenant)
+        self._forget_records(tenant)
+        self._forget_open(tenant)
+
+    def _forget_open(self, tenant: str) -> None:
+        """Unmake an open tenant: its key, its name, its redaction (holding the tenancy lock)."""
+        vendor, credentials = self.open_tenants.pop(tenant)
+        self.keyrings[vendor].pop(credentials, None)
+        for value in credentials:
+            self.redactor.remove(value)
+        self.tenants.pop(tenant, None)
+        self.generator.unregister(tenant)
 
     def credentials(self, vendor: str, tenant: str | None = None) -> dict[str, str]:
         """The headers a client sends to be `tenant` (default: the default tenant) at `vendor`."""
@@ -165,17 +219,27 @@ class Sandbox(Generic[V]):
         return self.vendors[vendor].auth.headers(chosen.keys[vendor])
 
     def reset(self, tenant: str | None = None) -> None:
+        """Forget what clients did, of one tenant or of all; a reset of all also unmakes every
+        open tenant (each comes back, empty, on its key's next use)."""
+        if tenant is None:
+            with self._tenancy:
+                for made in list(self.open_tenants):
+                    self._forget_open(made)
         self.store.reset(tenant)
+        self._forget_records(tenant)
+        if tenant is None:
+            with self._publishing:
+                self.clock.reset()
+                self.backend.restart_events(self.clock.now_ms())
+
+    def _forget_records(self, tenant: str | None) -> None:
+        """What the test double keeps of a tenant (or of all): rules, webhooks, the journal."""
         self.faults.reset(tenant)
         self.rate_limits.reset(tenant)
         # Webhooks first: once reset, no earlier delivery records an attempt in the journal.
         for hook in self.reset_hooks:
             hook(tenant)
         self.journal.reset(tenant)
-        if tenant is None:
-            with self._publishing:
-                self.clock.reset()
-                self.backend.restart_events(self.clock.now_ms())
 
     def advance(self, ms: int) -> list[tuple[str, Call, Transition]]:
         """Move the clock on by `ms` and tell the listeners what happened meanwhile."""

@@ -11,6 +11,7 @@ new example cannot go unchecked.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -25,6 +26,11 @@ import httpx
 import pytest
 import yaml
 
+from sandbox import Settings, create_app
+from sandbox.calls.packs import compile_pack, pack_for
+from sandbox.http.inprocess import request
+from sandbox.resources import schemas_dir
+from sandbox.schemas import SchemaRegistry
 from sandbox.serve.cli import parser
 from tests.servers import Served, call_sandbox, free_port, served
 
@@ -68,7 +74,9 @@ def _kind(block: Block) -> str:
     if block.lang == "python":
         return "pytest" if "def test_" in block.code else "script"
     if block.lang == "yaml":
-        return "yaml"
+        return "pack" if block.code.lstrip().startswith("# fixtures/dialogues/") else "yaml"
+    if block.code.startswith("Agent: "):
+        return "conversation"
     if block.code.startswith("[") and "role:" in block.code:
         return "toon"
     if "state.py" in block.code and "calls/" in block.code:
@@ -189,6 +197,32 @@ def test_pytest_examples_pass_under_the_plugin(tmp_path: Path) -> None:
 @pytest.mark.parametrize("block", _of("yaml"), ids=lambda b: b.id)
 def test_yaml_examples_parse(block: Block) -> None:
     assert isinstance(yaml.safe_load(block.code), dict)
+
+
+def test_the_example_pack_is_a_pack_the_sandbox_takes() -> None:
+    """Validated by the packs' schema and compiled as the fixtures loader compiles packs."""
+    (block,) = _of("pack")
+    raw = yaml.safe_load(block.code)
+    registry = SchemaRegistry.load(schemas_dir())
+    assert registry.problems("fixtures/dialogues.json", raw) == []
+    pack = compile_pack(raw, "README")
+    assert pack_for("pizza", "en-US", [pack]) is pack
+
+
+@pytest.mark.parametrize("block", _of("conversation"), ids=lambda b: b.id)
+def test_the_conversations_shown_are_what_the_sandbox_generates(block: Block) -> None:
+    """The README's two conversations are the transcripts Retell answers for the calls they
+    name (the default fixtures and seed): what a reader sees is what a client gets."""
+    before = README[: README.index(block.code)]
+    call_id = re.findall(r"Retell `(call_[0-9a-f]{32})`", before)[-1]
+    app = create_app(Settings())
+    state = app.state.sandbox
+    answer = request(
+        app, "GET", f"/retell/v2/get-call/{call_id}", headers=state.credentials("retell")
+    )
+    assert answer.status == 200
+    transcript = json.loads(answer.body)["transcript"]
+    assert transcript == block.code + "\n"  # (Retell ends each turn with a line break)
 
 
 def test_the_toon_excerpt_is_what_the_docs_call_answers(server: Served) -> None:

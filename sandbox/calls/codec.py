@@ -142,6 +142,7 @@ _ENCODE: Mapping[str, Callable[[Any], Any]] = {
     "vendor_overrides": lambda overrides: {k: dict(v) for k, v in overrides.items()},
     "origin": _same,
     "webhook_url": _same,
+    "batch_call_id": _same,
 }
 
 
@@ -390,6 +391,7 @@ _DECODE: Mapping[str, Callable[[Any, str], Any]] = {
     "vendor_overrides": _read_overrides,
     "origin": _optional(_str),
     "webhook_url": _optional(_str),
+    "batch_call_id": _optional(_str),
 }
 
 

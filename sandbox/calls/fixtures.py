@@ -10,7 +10,7 @@ key path and what was expected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from sandbox.calls.model import (
     Turn,
     Word,
 )
+from sandbox.calls.packs import Pack, PackError, compile_pack, pack_for
+from sandbox.resources import data_dir
 from sandbox.schemas import SchemaRegistry
 
 
@@ -63,6 +65,7 @@ class Tenant:
     population: int
     keys: Mapping[str, Mapping[str, str]]
     agents: tuple[Agent, ...]
+    packs: tuple[str, ...] = ()  # the dialogue packs its calls use (none named: every pack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ class FixtureSet:
     default_tenant: str
     pinned: tuple[Call, ...]
     outcome_rules: tuple[OutcomeRule, ...] = ()
+    # The dialogue packs, by id: the sandbox's own, then the fixtures folder's (same id wins).
+    packs: Mapping[str, Pack] = field(default_factory=dict)
 
     def with_seed(self, seed: int) -> FixtureSet:
         return replace(self, seed=seed)
@@ -115,6 +120,9 @@ def load_fixtures(directory: Path, schemas: SchemaRegistry) -> FixtureSet:
     if not any(population.scenario_mix.values()):
         raise FixtureError(f"{main}: population.scenario_mix: give at least one scenario a weight")
     tenants = {t["id"]: _tenant(t, population.size) for t in document["tenants"]}
+    packs = load_packs(directory, schemas)
+    for tenant in tenants.values():
+        _check_packs(main, tenant, packs)
     for tenant in tenants.values():
         if not any(a.generates for a in tenant.agents):
             raise FixtureError(
@@ -145,6 +153,7 @@ def load_fixtures(directory: Path, schemas: SchemaRegistry) -> FixtureSet:
         tenants=tenants,
         default_tenant=defaults[0] if defaults else document["tenants"][0]["id"],
         pinned=tuple(pinned),
+        packs=packs,
         outcome_rules=tuple(
             OutcomeRule(
                 scenario=Scenario(r["scenario"]),
@@ -177,7 +186,43 @@ def _tenant(raw: Mapping[str, Any], default_size: int) -> Tenant:
         population=raw.get("population", default_size),
         keys=raw["keys"],
         agents=agents,
+        packs=tuple(raw.get("packs", ())),
     )
+
+
+def load_packs(directory: Path, schemas: SchemaRegistry) -> dict[str, Pack]:
+    """Every dialogue pack: the sandbox's own and those of `directory/dialogues/` (a user's
+    pack for their own agent's script), each validated and compiled once."""
+    folders = [data_dir("fixtures") / "dialogues", directory / "dialogues"]
+    packs: dict[str, Pack] = {}
+    seen: set[Path] = set()
+    for folder in folders:
+        if not folder.is_dir() or folder.resolve() in seen:
+            continue
+        seen.add(folder.resolve())
+        for path in sorted(folder.glob("*.yaml")):
+            raw = _validated(path, "fixtures/dialogues.json", schemas)
+            try:
+                packs[raw["id"]] = compile_pack(raw, str(path))
+            except PackError as exc:
+                raise FixtureError(str(exc)) from None
+    return packs
+
+
+def _check_packs(main: Path, tenant: Tenant, packs: Mapping[str, Pack]) -> None:
+    unknown = [name for name in tenant.packs if name not in packs]
+    if unknown:
+        raise FixtureError(
+            f"{main}: tenant {tenant.id}: packs: no dialogue pack {unknown}; known: {sorted(packs)}"
+        )
+    chosen = [packs[name] for name in tenant.packs] or list(packs.values())
+    for agent in tenant.agents:
+        if pack_for(agent.topic, agent.language, chosen) is None:
+            raise FixtureError(
+                f"{main}: tenant {tenant.id}: agent {agent.name}: no dialogue pack serves topic "
+                f"{agent.topic!r} in {agent.language}; the tenant's packs serve "
+                f"{sorted({(t, p.language) for p in chosen for t in p.topics})}"
+            )
 
 
 def _ms(seconds: float) -> int:

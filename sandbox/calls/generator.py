@@ -22,16 +22,19 @@ the reference instant, so none of them ends in the sandbox's future.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import string
 from bisect import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import TypeVar
+from datetime import date, timedelta
+from functools import lru_cache, partial
+from itertools import accumulate
+from operator import add, mul
+from typing import Any, TypeVar
 
-from sandbox.calls import dialogues
+from sandbox.calls.conversation import Called, Conversation, Kind, Said, converse
 from sandbox.calls.fixtures import FixtureSet, Tenant
 from sandbox.calls.ids import CallIds, digest_int, uuid_from
 from sandbox.calls.lifecycle import observe
@@ -45,11 +48,11 @@ from sandbox.calls.model import (
     Direction,
     LatencySeries,
     Scenario,
-    Sentiment,
     ToolCall,
     Turn,
     Word,
 )
+from sandbox.calls.packs import Pack, compact, filled, pack_for, pick_line, say
 from sandbox.calls.people import People, people
 
 LIVE: tuple[Scenario, ...] = (Scenario.IN_PROGRESS, Scenario.QUEUED, Scenario.SCHEDULED)
@@ -60,14 +63,15 @@ _ENDED_AFTER_MS = 15 * 60_000
 PLANS_KEPT = 2048  # generated plans kept (about 16 KiB each; every call of 4 default tenants)
 _DAY_MS = 86_400_000
 
-_DISCONNECTION: Mapping[Scenario, tuple[str, ...]] = {
-    Scenario.COMPLETED: ("user_hangup", "agent_hangup"),
-    Scenario.VOICEMAIL: ("voicemail_reached",),
-    Scenario.NO_ANSWER: ("dial_no_answer",),
-    Scenario.BUSY: ("dial_busy",),
-    Scenario.FAILED: ("dial_failed",),
-    Scenario.TRANSFERRED: ("call_transfer",),
+_DISCONNECTION: Mapping[Scenario, str] = {
+    Scenario.NO_ANSWER: "dial_no_answer",
+    Scenario.BUSY: "dial_busy",
+    Scenario.FAILED: "dial_failed",
 }
+# Only a call the agent placed can go unanswered, hit a busy line or fail to dial, or reach a
+# voicemail box: a caller who dials in has already got through.
+_AGENT_DIALLED = frozenset({Scenario.VOICEMAIL, Scenario.NO_ANSWER, Scenario.BUSY, Scenario.FAILED})
+_INBOUND_SHARE = 0.45  # of the calls that could go either way
 # How long a call that never connected took, in ms: ringing out, a busy tone, a failed dial.
 _UNCONNECTED_SPAN: Mapping[Scenario, tuple[int, int]] = {
     Scenario.NO_ANSWER: (25_000, 45_000),
@@ -86,7 +90,6 @@ _PACE: tuple[int, ...] = tuple(45 + b % 26 for b in range(256))
 _PAUSE: tuple[int, ...] = tuple(20 + b % 71 for b in range(256))
 _TWO_64 = float(1 << 64)
 _MASK_64 = (1 << 64) - 1
-_SENTIMENTS: tuple[tuple[float, Sentiment], ...] = ((0.6, "positive"), (0.9, "neutral"))
 _T = TypeVar("_T")
 
 
@@ -157,6 +160,7 @@ class Generator:
         self._outcome_weights = list(itertools.accumulate(w for w in mix.values() if w > 0))
         self._first_ended: dict[str, tuple[Scenario, ...]] = {}
         self._agents: dict[str, tuple[Agent, ...]] = {}
+        self._packs: dict[tuple[str, str], Pack] = {}
         for tenant in self._tenants:
             self.register(tenant)
         self.plan = lru_cache(maxsize=cache_size)(self._generate)
@@ -167,6 +171,34 @@ class Generator:
         order = _rng(self._seed, "first", tenant).sample(ENDED, len(ENDED))
         self._first_ended[tenant] = tuple(order)
         self._agents[tenant] = tuple(a for a in self._tenants[tenant].agents if a.generates)
+        named = self._tenants[tenant].packs
+        available = self._fixtures.packs
+        chosen = [available[p] for p in named] if named else list(available.values())
+        for agent in self._tenants[tenant].agents:
+            found = pack_for(agent.topic, agent.language, chosen)
+            if found is not None:
+                self._packs[tenant, agent.id] = found
+
+    def pack(self, tenant: str, agent: Agent) -> Pack:
+        """The dialogue pack an agent's calls follow (the fixtures checked that one exists; an
+        agent made up since talks as the tenant's first agent does)."""
+        found = self._packs.get((tenant, agent.id))
+        if found is None:
+            found = pack_for(agent.topic, agent.language, self._fixtures.packs.values())
+        if found is None:
+            found = self._packs.get((tenant, self._agents[tenant][0].id))
+        if found is None:
+            found = next(iter(self._fixtures.packs.values()))
+        return found
+
+    def unregister(self, tenant: str) -> None:
+        """Forget a tenant added after start (open tenancy evicted it); `register` brings it
+        back, generating the same calls."""
+        self.ids.discard(tenant)
+        self._first_ended.pop(tenant, None)
+        self._agents.pop(tenant, None)
+        for key in [k for k in self._packs if k[0] == tenant]:
+            del self._packs[key]
 
     def size(self, tenant: str) -> int:
         return self._tenants[tenant].population
@@ -198,7 +230,13 @@ class Generator:
         agents = self._agents[tenant]
         agent = agents[int(draw_agent * len(agents))]
         web = scenario is Scenario.COMPLETED and draw_web < 0.12
-        direction: Direction = "inbound" if web or draw_direction < 0.4 else "outbound"
+        direction: Direction = (
+            "outbound"
+            if scenario in _AGENT_DIALLED
+            else "inbound"
+            if web or draw_direction < _INBOUND_SHARE
+            else "outbound"
+        )
         return Head(
             tenant=tenant,
             key=(tenant, index),
@@ -268,39 +306,59 @@ class _CallBuilder:
         self.head = head
         self.rng = _rng(generator._seed, "body", *head.key)
         self.people = generator.people
+        self.pack = generator.pack(tenant.id, head.agent)
 
     def slots(self) -> dict[str, str]:
-        names, rng = self.people, self.rng
+        """The call's own values, drawn once, so every line and tool call agrees on them.
+        Dates follow the call's instant: an appointment days ahead, an order days before."""
+        names, rng, created = self.people, self.rng, self.head.created_ms
+        spoken = _SPOKEN.get(self.pack.language.split("-")[0], _SPOKEN["en"])
         first, last = _pick(rng, names.first), _pick(rng, names.last)
-        day = self.head.created_ms + _between(rng, 1, 9) * _DAY_MS
-        day_text = _day(day)
-        hour = _between(rng, 8, 15)
-        return {
+        day = created + _between(rng, 1, 9) * _DAY_MS
+        eta = created + _between(rng, 1, 3) * _DAY_MS
+        hour, alt = _between(rng, 8, 13), _between(rng, 14, 17)
+        minute, minute_alt = _pick(rng, (0, 15, 30, 45)), _pick(rng, (0, 30))
+        window = _between(rng, 9, 15)
+        born = _between(rng, -10_950, 12_400)  # 1940 to 2003, as days since 1970
+        amount = _between(rng, 4_900, 48_000)
+        slots = {
             "caller_first": first,
             "caller": f"{first} {last}",
             "email": f"{first}.{last}@example.com".lower(),
             "agent_first": self.head.agent.name.split()[0],
             "company": self.tenant.name,
-            "doctor": f"Dr. {_pick(rng, names.last)}",
-            "date_iso": day_text[0],
-            "date_spoken": day_text[1],
-            "time": f"{hour % 12 or 12}:{_pick(rng, ('00', '30'))} {'AM' if hour < 12 else 'PM'}",
-            "time_alt": f"{(hour + 2) % 12 or 12}:15 {'AM' if hour + 2 < 12 else 'PM'}",
+            "doctor": f"{spoken.doctor} {_pick(rng, names.last)}",
+            "date_iso": _iso(day),
+            "date_spoken": spoken.day(day // _DAY_MS),
+            "today_spoken": spoken.day(created // _DAY_MS),
+            "order_date_spoken": spoken.day(created // _DAY_MS - _between(rng, 2, 6)),
+            "eta_date_iso": _iso(eta),
+            "eta_date_spoken": spoken.day(eta // _DAY_MS),
+            "eta_window": spoken.window(window, window + 3),
+            "birth_date": spoken.birth(born),
+            "time": spoken.time(hour, minute),
+            "time_alt": spoken.time(alt, minute_alt),
             "confirmation": f"{_letters(rng, 2)}-{_digits(rng, 4)}",
             "order": _digits(rng, 7),
+            "tracking": f"1Z{_digits(rng, 6)}{_letters(rng, 2)}{_digits(rng, 8)}",
             "carrier": _pick(rng, ("UPS", "FedEx", "DHL", "USPS")),
             "street": _pick(rng, names.streets),
-            "plan": _pick(rng, ("Basic", "Plus", "Premium", "Family")),
-            "discount": _pick(rng, ("10", "15", "20")),
-            "amount": f"{_between(rng, 49, 480)}.{_pick(rng, ('00', '99', '50'))}",
+            "address": _pick(rng, names.addresses),
+            "amount": _money(amount),
+            "amount_alt": _money(amount * _between(rng, 80, 92) // 100),
+            "refund": _money(_between(rng, 900, 4_000)),
             "account": f"AC-{_digits(rng, 8)}",
             "last4": _digits(rng, 4),
             "invoice": f"INV-{_digits(rng, 6)}",
             "ticket": f"TCK-{_digits(rng, 5)}",
             "callback": _fictional_number(rng),
             "transfer_to": _fictional_number(rng),
+            "minutes": str(_between(rng, 5, 40)),
             "country": "US",
         }
+        for name, values in self.pack.slots:
+            slots[name] = _pick(rng, values)
+        return slots
 
     def build(self, *, dial_at: int | None = None) -> Call:
         """The planned call. It dials at `dial_at` (default: just after it was created; the
@@ -322,8 +380,12 @@ class _CallBuilder:
         else:
             start = head.created_ms + ring
 
-        steps = self._steps(scenario) if scenario.connected else []
-        turns, tools = _timeline(steps, slots, rng)
+        talk = (
+            converse(self.pack, head.direction, _KIND[scenario], rng.random, slots)
+            if scenario.connected
+            else None
+        )
+        turns, tools = _timeline(talk.items if talk else (), slots, rng)
         if scenario.connected:
             # The call ends after its last word or tool call (a transfer is the last thing
             # an agent does).
@@ -340,7 +402,6 @@ class _CallBuilder:
             if ended_connected
             else ()
         )
-        reasons = _DISCONNECTION.get(scenario)
         outbound = head.direction == "outbound"
         return Call(
             id=head.id,
@@ -356,10 +417,10 @@ class _CallBuilder:
             start_ms=start,
             end_ms=end,
             scheduled_ms=scheduled,
-            disconnection_reason=_pick(rng, reasons) if reasons else None,
+            disconnection_reason=_disconnection(scenario, talk),
             turns=tuple(turns),
             tool_calls=tuple(tools),
-            analysis=self._analysis(slots) if ended_connected else None,
+            analysis=self._analysis(talk, slots) if talk is not None else None,
             costs=costs,
             latency=_latency(turns, rng) if ended_connected else {},
             recording_url=(
@@ -380,46 +441,46 @@ class _CallBuilder:
             updated_ms=head.created_ms,  # no client has edited it; see lifecycle.observe
         )
 
-    def _steps(self, scenario: Scenario) -> list[dialogues.Step]:
-        topic = self.head.agent.topic
-        if scenario is Scenario.VOICEMAIL:
-            return [dialogues.VOICEMAIL_GREETING, dialogues.VOICEMAIL_MESSAGE[topic]]
-        opening = (
-            [dialogues.OPENING_OUTBOUND, dialogues.CONFIRM_IDENTITY]
-            if self.head.direction == "outbound"
-            else [dialogues.OPENING_INBOUND]
-        )
-        script = list(dialogues.SCRIPTS[topic])
-        if scenario is Scenario.TRANSFERRED:
-            cut = next(i for i, s in enumerate(script) if isinstance(s, dialogues.Tool))
-            return [
-                *opening,
-                *script[:cut],
-                dialogues.TRANSFER_REQUEST,
-                dialogues.TRANSFER_ANNOUNCE,
-                dialogues.TRANSFER_TOOL,
-            ]
-        return [*opening, *script]
-
-    def _analysis(self, slots: Mapping[str, str]) -> Analysis:
-        scenario, rng = self.head.scenario, self.rng
-        sentiment: Sentiment
-        if scenario is Scenario.VOICEMAIL:
-            summary, sentiment, successful = dialogues.VOICEMAIL_SUMMARY, "neutral", False
-        elif scenario is Scenario.TRANSFERRED:
-            summary, sentiment, successful = dialogues.TRANSFER_SUMMARY, "neutral", True
-        else:
-            summary = dialogues.SUMMARIES[self.head.agent.topic]
-            draw = rng.random()
-            sentiment = next((s for below, s in _SENTIMENTS if draw < below), "negative")
-            successful = sentiment != "negative"
+    def _analysis(self, talk: Conversation, slots: Mapping[str, str]) -> Analysis:
+        """What the conversation reads as: the analysis its pack wrote for the ending the
+        path reached, with this call's values."""
+        written = talk.analysis
+        draw = self.rng.random
+        custom: dict[str, Any] = {
+            "topic": self.head.agent.topic,
+            "intent": talk.intent,
+            "outcome": talk.outcome,
+            "follow_up_required": not written.successful,
+        }
+        custom.update(filled(written.custom, slots))
         return Analysis(
-            summary=summary.format_map(slots),
-            sentiment=sentiment,
-            successful=successful,
-            in_voicemail=scenario is Scenario.VOICEMAIL,
-            custom={"topic": self.head.agent.topic, "follow_up_required": not successful},
+            summary=say(pick_line(written.summary, draw), draw, slots),
+            sentiment=written.sentiment,
+            successful=written.successful,
+            in_voicemail=talk.ended_by == "voicemail",
+            custom=custom,
         )
+
+
+_KIND: Mapping[Scenario, Kind] = {
+    Scenario.COMPLETED: "completed",
+    Scenario.IN_PROGRESS: "completed",
+    Scenario.VOICEMAIL: "voicemail",
+    Scenario.TRANSFERRED: "transferred",
+}
+_ENDED_BY: Mapping[str, str] = {
+    "user": "user_hangup",
+    "agent": "agent_hangup",
+    "transfer": "call_transfer",
+    "voicemail": "voicemail_reached",
+}
+
+
+def _disconnection(scenario: Scenario, talk: Conversation | None) -> str | None:
+    """Who hung up follows from the conversation; a dial that never connected says how."""
+    if talk is not None:
+        return _ENDED_BY[talk.ended_by] if scenario.ended else None
+    return _DISCONNECTION.get(scenario)
 
 
 _AREAS = ("202", "212", "305", "312", "415", "503", "512", "617", "702", "919")
@@ -440,60 +501,150 @@ def _letters(rng: random.Random, count: int) -> str:
     return "".join([_pick(rng, string.ascii_uppercase) for _ in range(count)])
 
 
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 @lru_cache(maxsize=64)  # (a handful of agents per tenant)
 def _campaign(seed: int, tenant: str, agent: str) -> str:
     """The id of the campaign an agent's outbound calls belong to."""
     return uuid_from(seed, "campaign", tenant, agent)
 
 
-def _day(ms: int) -> tuple[str, str]:
-    return _day_text(ms // _DAY_MS)
+def _iso(ms: int) -> str:
+    return _date(ms // _DAY_MS).strftime("%Y-%m-%d")
 
 
-@lru_cache(maxsize=1_024)  # (a few hundred days cover every appointment generated)
-def _day_text(day: int) -> tuple[str, str]:
-    """The day's date, as written and as said (UTC)."""
-    moment = datetime.fromtimestamp(day * _DAY_MS // 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%d"), f"{moment.strftime('%A, %B')} {moment.day}"
+@lru_cache(maxsize=32_768)  # (every day a generated date falls on, birthdays included)
+def _date(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spoken:
+    """How one language says the dates, times and titles a call's slots hold."""
+
+    doctor: str
+    weekdays: tuple[str, ...]
+    months: tuple[str, ...]
+    day_format: str  # with {weekday}, {month}, {day}
+    birth_format: str  # with {month}, {day}, {year}
+    time_format: Callable[[int, int], str]
+    window_format: str  # with {start} and {end}, each a time
+
+    def day(self, day: int) -> str:
+        return _spoken_day(self, day)
+
+    def birth(self, day: int) -> str:
+        when = _date(day)
+        return self.birth_format.format(
+            month=self.months[when.month - 1], day=when.day, year=when.year
+        )
+
+    def time(self, hour: int, minute: int) -> str:
+        return self.time_format(hour, minute)
+
+    def window(self, start: int, end: int) -> str:
+        return self.window_format.format(start=self.time(start, 0), end=self.time(end, 0))
+
+
+@lru_cache(maxsize=4_096)
+def _spoken_day(spoken: _Spoken, day: int) -> str:
+    when = _date(day)
+    return spoken.day_format.format(
+        weekday=spoken.weekdays[when.weekday()], month=spoken.months[when.month - 1], day=when.day
+    )
+
+
+def _english_time(hour: int, minute: int) -> str:
+    return f"{hour % 12 or 12}:{minute:02d} {'AM' if hour < 12 else 'PM'}"
+
+
+def _spanish_time(hour: int, minute: int) -> str:
+    return f"{'la' if hour % 12 == 1 else 'las'} {hour}:{minute:02d}"
+
+
+_SPOKEN: Mapping[str, _Spoken] = {
+    "en": _Spoken(
+        doctor="Dr.",
+        weekdays=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        months=tuple(date(2000, m, 1).strftime("%B") for m in range(1, 13)),
+        day_format="{weekday}, {month} {day}",
+        birth_format="{month} {day}, {year}",
+        time_format=_english_time,
+        window_format="between {start} and {end}",
+    ),
+    "es": _Spoken(
+        doctor="la doctora",
+        weekdays=("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+        months=(
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "septiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
+        ),
+        day_format="{weekday} {day} de {month}",  # packs say "el" or "del" before it
+        birth_format="{day} de {month} de {year}",
+        time_format=_spanish_time,
+        window_format="entre {start} y {end}",
+    ),
+}
 
 
 def _timeline(
-    steps: Sequence[dialogues.Step], slots: Mapping[str, str], rng: random.Random
+    items: Sequence[Said | Called], slots: Mapping[str, str], rng: random.Random
 ) -> tuple[list[Turn], list[ToolCall]]:
-    """Lay the script out in time: words at speaking pace, pauses between turns, tool latency."""
+    """Lay the conversation out in time: words at speaking pace, pauses between turns (cut
+    short when someone cuts in, long when a caller hesitates), tool latency."""
     turns: list[Turn] = []
     tools: list[ToolCall] = []
     cursor = _between(rng, 300, 1_200)
-    new = tuple.__new__
-    for step in steps:
-        if isinstance(step, dialogues.Tool):
+    word = partial(tuple.__new__, Word)
+    for item in items:
+        if isinstance(item, Called):
+            step = item.tool
             at = cursor + _between(rng, 80, 250)
             tools.append(
                 ToolCall(
                     id=f"tool_call_{rng.getrandbits(48):012x}",
                     name=step.name,
-                    arguments={k: v.format_map(slots) for k, v in step.arguments.items()},
-                    result=step.result.format_map(slots),
-                    successful=True,
+                    arguments=filled(step.arguments, slots),
+                    result=compact(filled(step.result, slots)),
+                    successful=step.successful,
                     after_turn=len(turns) - 1,
                     at_ms=at,
                 )
             )
             cursor = at + _between(rng, 300, 1_100)
             continue
-        text = _pick(rng, step.lines).format_map(slots)
-        tokens = text.split()
+        if item.gap == "quick" and turns:
+            cursor = turns[-1].end_ms + _between(rng, 60, 220)
+        elif item.gap == "long":
+            cursor += _between(rng, 2_500, 7_000)
+        elif item.gap == "hold":
+            # On hold: mostly under a minute, now and then several.
+            cursor += min(15_000 + int(-math.log(1.0 - rng.random()) * 90_000), 480_000)
+        tokens = item.text.split()
         # Two random bytes a word: its pace (45 to 70 ms a letter, and as much for the space)
-        # and the pause after it (20 to 90 ms).
+        # and the pause after it (20 to 90 ms). A word starts where the one before ended,
+        # plus its pause; the sums run in C (a call says a few hundred words).
         draws = rng.randbytes(2 * len(tokens))
-        words: list[Word] = []
-        append = words.append
-        for token, pace, pause in zip(tokens, draws[::2], draws[1::2], strict=True):
-            end = cursor + _PACE[pace] * (len(token) + 1)
-            # (A NamedTuple's constructor is a Python function; tuple.__new__ is the same.)
-            append(new(Word, (token, cursor, end)))
-            cursor = end + _PAUSE[pause]
-        turns.append(Turn(role=step.role, text=text, words=tuple(words)))
+        spoken = list(map(mul, map(_PACE.__getitem__, draws[::2]), [len(t) + 1 for t in tokens]))
+        starts = list(
+            accumulate(map(add, spoken, map(_PAUSE.__getitem__, draws[1::2])), initial=cursor)
+        )
+        cursor = starts.pop()
+        # (A NamedTuple's constructor is a Python function; tuple.__new__ is the same.)
+        words = tuple(map(word, zip(tokens, starts, map(add, starts, spoken), strict=True)))
+        turns.append(Turn(role=item.role, text=" ".join(tokens), words=words))
         cursor += _between(rng, 450, 1_300)
     return turns, tools
 

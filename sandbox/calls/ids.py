@@ -88,6 +88,15 @@ class CallIds:
         self._tags[tenant] = tag
         self._tenants[tag] = tenant
 
+    def discard(self, tenant: str) -> None:
+        """Forget `tenant`: its ids decode to nothing until it is added again."""
+        tag = self._tags.pop(tenant, None)
+        if tag is None:
+            return
+        del self._tenants[tag]
+        del self._keys[tenant]
+        self._decoded = {}
+
     def _check(self, tenant: str, index: int) -> int:
         return digest_int(self._seed, "check", tenant, index) >> (256 - _CHECK_BITS)
 
@@ -122,3 +131,10 @@ class CallIds:
         if self._check(tenant, index) != payload >> (_INDEX_BITS + _TAG_BITS):
             return None
         return tenant, index
+
+
+def sibling_sid(prefix: str, sid: str) -> str:
+    """A second Twilio-style SID of the same call (a conference's `CF…` beside the call's
+    `CA…`): 32 hex digits of its own, from a digest of the first, so the two ids of one call
+    never share their random digits while each stays a pure function of the call."""
+    return prefix + digest(prefix, sid)[:16].hex()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from sandbox.calls.fixtures import OutcomeRule
 from sandbox.calls.model import Call, Scenario
@@ -27,6 +27,20 @@ from sandbox.errors import InvalidRequest
 ANALYSIS_DELAY_MS = 10_000
 
 Event = Literal["call_started", "call_ended", "call_analyzed"]
+
+# The sandbox's own bookkeeping about a call's life, kept in its `vendor_overrides` under this
+# key (no vendor renders it): by when a registered call must be joined (`join_by_ms`), and
+# when a client asked for its analysis again (`reanalysed_ms`).
+LIFECYCLE_KEY = "_lifecycle"
+
+
+def bookkeeping(plan: Call) -> Mapping[str, Any]:
+    return plan.vendor_overrides.get(LIFECYCLE_KEY) or {}
+
+
+def reanalysed(plan: Call) -> tuple[int, ...]:
+    """The instants a client asked for this call's analysis again, in order."""
+    return tuple(int(at) for at in bookkeeping(plan).get("reanalysed_ms", ()))
 
 
 def observe(plan: Call, now: int) -> Call:
@@ -124,6 +138,8 @@ def transitions(plan: Call, after: int, until: int) -> Iterator[Transition]:
     moments.append(("call_ended", plan.end_ms))
     if plan.scenario.connected:
         moments.append(("call_analyzed", plan.end_ms + ANALYSIS_DELAY_MS))
+        # An analysis run again is sent again, once it is ready.
+        moments += [("call_analyzed", at + ANALYSIS_DELAY_MS) for at in reanalysed(plan)]
     for event, at in moments:
         if after < at <= until:
             yield Transition(event, at)
@@ -133,11 +149,9 @@ OUTCOMES: tuple[Scenario, ...] = tuple(s for s in Scenario if s.ended)
 METADATA_KEY = "sandbox_scenario"
 
 
-def choose_outcome(
-    request: Call, prefer: Mapping[str, str], rules: Sequence[OutcomeRule]
-) -> Scenario:
-    """How a created call will end: `Prefer: scenario=busy`, else the call's metadata
-    `sandbox_scenario`, else the first fixture rule matching its number, else completed."""
+def asked_outcome(request: Call, prefer: Mapping[str, str]) -> Scenario | None:
+    """The outcome the client asked for: `Prefer: scenario=busy`, else the call's metadata
+    `sandbox_scenario`, else None."""
     for source, value in (
         ("header.Prefer", prefer.get("scenario")),
         (f"metadata.{METADATA_KEY}", _metadata_scenario(request)),
@@ -153,6 +167,17 @@ def choose_outcome(
                     source, f"scenario must be one of {allowed}, not {value!r}"
                 )
             return chosen
+    return None
+
+
+def choose_outcome(
+    request: Call, prefer: Mapping[str, str], rules: Sequence[OutcomeRule]
+) -> Scenario:
+    """How a created call will end: `Prefer: scenario=busy`, else the call's metadata
+    `sandbox_scenario`, else the first fixture rule matching its number, else completed."""
+    chosen = asked_outcome(request, prefer)
+    if chosen is not None:
+        return chosen
     for rule in rules:
         if rule.matches(request.to_number):
             return rule.scenario

@@ -186,6 +186,9 @@ class Call:
     # Where the client asked this call's events to be sent, when it created it (ContactShip's
     # `webhook_url`); the origin vendor's webhooks go there. Never rendered.
     webhook_url: str | None = None
+    # The batch a client's batch request placed this call in (Retell's `batch_call_id`), which
+    # lists can filter on.
+    batch_call_id: str | None = None
 
     @property
     def duration_ms(self) -> int | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,9 +26,11 @@ from sandbox.errors import SandboxError
 from sandbox.http.encoding import parse_json
 from sandbox.http.params import whole_number
 from sandbox.openapi import _Components
+from sandbox.schemas import explain
 from sandbox.version import __version__
 
 ERROR_SCHEMA = "sandbox/error.json"
+TIMED_OUT = 408
 
 
 class ControlError(Exception):
@@ -109,6 +112,10 @@ def _endpoint(state: VendorSandbox, route: ControlRoute) -> Callable[[Request], 
             reply = ControlReply(
                 error.status, {"error": error.error, "message": error.message}, ERROR_SCHEMA
             )
+            if error.status == TIMED_OUT:  # (the rest of the body may still be arriving)
+                response = _sent(state, reply)
+                response.headers["Connection"] = "close"
+                return response
         return _sent(state, reply)
 
     return endpoint
@@ -152,7 +159,7 @@ def _value(param: Param, raw: str) -> Any:
 
     errors = sorted(Draft202012Validator(dict(param.schema)).iter_errors(value), key=str)
     if errors:
-        raise ControlError.bad(f"{where}: {errors[0].message}")
+        raise ControlError.bad(f"{where}: {explain(errors[0])}")
     return value
 
 
@@ -162,11 +169,20 @@ async def _body(state: VendorSandbox, route: ControlRoute, request: Request) -> 
     limit = state.settings.max_body_bytes
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:  # (read no further: the rest never takes memory)
-            raise ControlError.bad(f"the body is over {limit} bytes; send a smaller one")
-        chunks.append(chunk)
+    # The same deadline as a vendor's body: a body that stalls or drips holds no task for ever.
+    seconds = state.settings.body_timeout_s
+    with anyio.move_on_after(seconds) as deadline:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:  # (read no further: the rest never takes memory)
+                raise ControlError.bad(f"the body is over {limit} bytes; send a smaller one")
+            chunks.append(chunk)
+    if deadline.cancelled_caught:
+        raise ControlError(
+            TIMED_OUT,
+            "request_timeout",
+            f"the body did not all arrive within {seconds:g} s; send it whole",
+        )
     raw = b"".join(chunks)
     try:
         body = parse_json(raw) if raw.strip() else {}

@@ -5,6 +5,10 @@
 
 `since` and `until` are instants on the sandbox's clock (epoch ms, or ISO-8601), `after` a
 sequence number (entries after it: what a poller last saw), `limit` keeps the newest N.
+
+A read writes out (redacts, formats) every entry it returns, up to the journal's whole budget:
+it runs in a worker thread, never holding the event loop. The answer says how many bytes the
+entries kept take (`bytes`) against the journal's `budget`.
 """
 
 from __future__ import annotations
@@ -70,12 +74,13 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
             "entries": journal.entries(query),
             "capacity": journal.capacity,
             "evicted": journal.evicted,
+            "bytes": journal.bytes,
+            "budget": journal.budget,
         }
         return ControlReply(200, body, "sandbox/journal.json")
 
     def clear(request: ControlRequest) -> ControlReply:
-        removed = len(journal.entries())
-        journal.clear()
+        removed = journal.clear()
         return ControlReply(200, {"deleted": removed}, "sandbox/deleted.json")
 
     return [
@@ -87,6 +92,7 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
             entries,
             {200: "sandbox/journal.json", 400: "sandbox/error.json"},
             params=params,
+            off_loop=True,
         ),
         ControlRoute(
             "DELETE",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from sandbox.control import calls as control_calls
 from sandbox.control import clock as control_clock
 from sandbox.control import faults as control_faults
 from sandbox.control import journal as control_journal
@@ -123,6 +124,7 @@ def declared(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRoute]:
             {200: None},
         ),
         *control_clock.routes(state),
+        *control_calls.routes(state),
         *control_faults.routes(state),
         *control_journal.routes(state),
         *webhook_routes(state, webhooks),

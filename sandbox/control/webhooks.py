@@ -8,6 +8,12 @@
   with `pending`, the deliveries still queued or being tried; `DELETE` empties the sink;
 - `GET /_sandbox/webhooks/attempts?...`: every attempt to any URL, with its status or error.
 
+A subscription's URL must be one the sandbox may send to (sandbox.webhooks.urls: no
+link-local or cloud metadata address unless the sandbox runs with
+`--webhook-allow-link-local`); a 400 in the control plane's shape says what to fix. URLs are
+shown with their userinfo redacted (`http://***@host/hook`); a `url` filter matches a URL as
+it was set or as it is shown.
+
 A reset (`POST /_sandbox/reset`) drops the subscriptions, the queue and the sink.
 """
 
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.control.api import ControlError, ControlReply, ControlRequest, ControlRoute, Param
 from sandbox.webhooks.sink import matching
+from sandbox.webhooks.urls import redact
 
 if TYPE_CHECKING:
     from sandbox.dialect.vendor import VendorSandbox
@@ -87,12 +94,11 @@ def webhook_routes(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRout
         return ControlReply(200, {"deleted": webhooks.sink.clear()}, "sandbox/deleted.json")
 
     def attempts(request: ControlRequest) -> ControlReply:
-        wanted = request.params
-        found = [
-            a.as_json()
-            for a in webhooks.dispatcher.attempts()
-            if all(a.as_json()[k] == v for k, v in wanted.items())
-        ]
+        wanted = dict(request.params)
+        if "url" in wanted:  # attempts show URLs redacted: match the URL as shown
+            wanted["url"] = redact(wanted["url"])
+        shown = (a.as_json() for a in webhooks.dispatcher.attempts())
+        found = [a for a in shown if all(a[k] == v for k, v in wanted.items())]
         body = {"attempts": found, "pending": webhooks.dispatcher.pending}
         return ControlReply(200, body, "sandbox/webhook-attempts.json")
 

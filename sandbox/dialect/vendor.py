@@ -228,6 +228,11 @@ class Vendor:
         """The vendor's status and body for an error; each vendor answers in its own shape."""
         raise NotImplementedError
 
+    def failed(self, status: int, body: Any) -> bool:
+        """Whether an answer says the request failed (for tools such as `call-sandbox show`
+        that report it): an error status, for most vendors."""
+        return status >= 400
+
     def check_credentials(self, tenant: str, credentials: Mapping[str, str]) -> list[str]:
         """What is wrong with a tenant's fixture credentials for this vendor ([] when fine)."""
         missing = [f for f in self.auth.fields if f not in credentials]

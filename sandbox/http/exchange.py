@@ -1,30 +1,48 @@
-"""One vendor request as the pipeline learns about it, and the journal entry it becomes."""
+"""One vendor request as the pipeline learns about it, and the journal entry it becomes.
+
+What an entry keeps of a request is bounded whatever the client sent (sandbox.store.journal):
+a prefix of its path, of its query string and of each header value, a bounded block of
+headers, and its body as JSON text only up to BODY_LIMIT. A request refused for its size (414,
+431, 413) is journalled like any other, with what fits.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
-from sandbox.store.journal import BODY_LIMIT
+from sandbox.store.journal import (
+    BODY_LIMIT,
+    ENTRY_BYTES,
+    HEADERS_LIMIT,
+    TEXT_LIMIT,
+    TRUNCATED,
+    kept,
+    shown,
+)
 from sandbox.store.redaction import Redactor
 
 # Nothing added to the answer (shared by every request that adds nothing; never changed).
 NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+NO_CUTS: Mapping[int, tuple[int, int]] = MappingProxyType({})
+NAME_LIMIT = 256  # bytes of a header's name
 
 
 @dataclass(slots=True)
 class Exchange:
     """One request: what the pipeline learns as it goes, and then its own journal entry,
-    written out when the journal is first read (`later`, then called)."""
+    written out when the journal is read (`later`, then called)."""
 
+    kind: ClassVar[str] = "request"
     at_ms: int  # the sandbox's clock when the request arrived
     started: float = field(default_factory=time.perf_counter)
     tenant: str | None = None
@@ -40,26 +58,49 @@ class Exchange:
     redactor: Redactor | None = None
     method: str = ""
     where: bytes | str = b""  # the raw path (or the path, when the server gives no raw one)
+    where_size: int = 0
     query_string: bytes = b""
+    query_size: int = 0
     raw_headers: tuple[tuple[bytes, bytes], ...] = ()
+    cuts: Mapping[int, tuple[int, int]] = field(default_factory=lambda: NO_CUTS)  # i -> sizes
+    dropped: tuple[int, int] = (0, 0)  # headers past HEADERS_LIMIT: how many, how many bytes
+    body_text: str | None = None  # the body as JSON, when there was one within BODY_LIMIT
+    size: int = 0  # bytes kept, as the journal's budget counts them
 
     def entry(self, scope: Scope, vendor: str, redactor: Redactor) -> dict[str, Any]:
         """The journal entry, with every credential hidden."""
         return self.later(scope, vendor, redactor)()
 
-    def later(self, scope: Scope, vendor: str, redactor: Redactor) -> Callable[[], dict[str, Any]]:
+    def later(self, scope: Scope, vendor: str, redactor: Redactor) -> Exchange:
         """The journal entry as it stands now (the request is over), to be written out when
         the journal is read: what could still change (the duration, the body) is taken now,
         what only costs time (redaction, formatting) is done then. Kept compact, as the
-        journal keeps thousands: the exchange itself, and its headers as one tuple."""
+        journal keeps thousands: the exchange itself, its headers as one tuple, its body as
+        JSON text (a client's body may end up in a call, which may change)."""
         self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        if self.body is not None:  # (a client's body may end up in a call, which may change)
-            self.body = _bounded(redactor.body(self.body))
+        if self.body is not None:
+            self.body_text = _encoded(self.body)
+            self.body = None
         raw: bytes | None = scope.get("raw_path")
-        self.where = raw if raw else str(scope["path"])
-        self.query_string = scope.get("query_string", b"")
+        self.where = kept(raw) if raw else kept(str(scope["path"]))
+        self.where_size = len(raw) if raw else len(scope["path"])
+        query: bytes = scope.get("query_string", b"")
+        self.query_size = len(query)
+        self.query_string = kept(query)
         self.method, self.vendor, self.redactor = scope["method"], vendor, redactor
-        self.raw_headers = tuple(scope["headers"])
+        headers = scope["headers"]
+        size = sum(len(name) + len(value) for name, value in headers)
+        if size <= TEXT_LIMIT:  # (nearly every request: no value can be over its limit)
+            self.raw_headers = tuple(headers)
+        else:
+            self.raw_headers, self.cuts, self.dropped, size = _kept_headers(headers)
+        self.size = (
+            ENTRY_BYTES
+            + len(self.where)
+            + len(self.query_string)
+            + size
+            + (len(self.body_text) if self.body_text is not None else 0)
+        )
         return self
 
     def __call__(self) -> dict[str, Any]:
@@ -69,6 +110,7 @@ class Exchange:
         where = self.where
         path = where.decode("latin-1").split("?", 1)[0] if isinstance(where, bytes) else where
         query = parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True)
+        body = json.loads(self.body_text) if self.body_text is not None else None
         return {
             "kind": "request",
             "at": _iso(self.at_ms),
@@ -76,25 +118,83 @@ class Exchange:
             "vendor": self.vendor,
             "route": self.route,
             "method": self.method,
-            "path": redactor.text(path),
-            "query": redactor.query(query),
+            "path": shown(redactor.text(path), self.where_size),
+            "query": _shown_query(redactor.query(query), self.query_size),
             "tenant": self.tenant,
             "status": self.status,
             "duration_ms": self.duration_ms,
-            "headers": redactor.headers(self.raw_headers),
-            "body": self.body,
+            "headers": self._headers(redactor),
+            "body": redactor.body(body),
             "faults": list(self.faults),
             "detail": None,
         }
 
+    def _headers(self, redactor: Redactor) -> dict[str, str]:
+        if not self.cuts and self.dropped == (0, 0):
+            return redactor.headers(self.raw_headers)
+        joined: dict[str, str] = {}
+        for index, (name_bytes, value_bytes) in enumerate(self.raw_headers):
+            name_size, value_size = self.cuts.get(index, (len(name_bytes), len(value_bytes)))
+            name = redactor.text(name_bytes.decode("latin-1").lower())
+            name = shown(name, name_size, NAME_LIMIT)
+            value = shown(redactor.header(name, value_bytes.decode("latin-1")), value_size)
+            joined[name] = f"{joined[name]}, {value}" if name in joined else value
+        count, size = self.dropped
+        if count:
+            joined[TRUNCATED] = f"{count} more headers ({size} bytes) not kept"
+        return joined
 
+
+def _kept_headers(
+    headers: Sequence[tuple[bytes, bytes]],
+) -> tuple[tuple[tuple[bytes, bytes], ...], Mapping[int, tuple[int, int]], tuple[int, int], int]:
+    """What an entry keeps of a long header block: each name and value cut (with the sizes
+    sent, by index, for the ones cut), the headers past HEADERS_LIMIT dropped (how many, how
+    many bytes), and the bytes kept."""
+    kept_pairs: list[tuple[bytes, bytes]] = []
+    cuts: dict[int, tuple[int, int]] = {}
+    used = 0
+    for index, (name, value) in enumerate(headers):
+        pair = (kept(name, NAME_LIMIT), kept(value))
+        size = len(pair[0]) + len(pair[1])
+        if used + size > HEADERS_LIMIT:
+            rest = headers[index:]
+            return tuple(kept_pairs), cuts, (len(rest), sum(len(n) + len(v) for n, v in rest)), used
+        if pair != (name, value):
+            cuts[index] = (len(name), len(value))
+        kept_pairs.append(pair)
+        used += size
+    return tuple(kept_pairs), cuts, (0, 0), used
+
+
+def _shown_query(pairs: list[list[str]], size: int) -> list[list[str]]:
+    """The redacted query pairs of a query string `size` bytes long, cut to TEXT_LIMIT."""
+    if size <= TEXT_LIMIT:
+        return pairs
+    cut: list[list[str]] = []
+    room = TEXT_LIMIT
+    marker = f"...[truncated {size - TEXT_LIMIT} bytes]"
+    for name, value in pairs:
+        if len(name) + len(value) + 2 > room:
+            name = name[:room]
+            cut.append([name, value[: max(room - len(name), 0)] + marker])
+            return cut
+        cut.append([name, value])
+        room -= len(name) + len(value) + 2
+    if cut:
+        cut[-1][1] += marker
+    else:
+        cut.append(["", marker])
+    return cut
+
+
+@lru_cache(maxsize=1024)  # (the virtual clock stands still between advances)
 def _iso(ms: int) -> str:
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def _bounded(body: Any) -> Any:
-    if body is None:
-        return None
-    size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
-    return body if size <= BODY_LIMIT else None
+def _encoded(body: Any) -> str | None:
+    """The body as the entry keeps it: compact JSON, or None over BODY_LIMIT bytes."""
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return text if len(text.encode("utf-8", "surrogatepass")) <= BODY_LIMIT else None

@@ -119,7 +119,7 @@ def _whole(value: str | None) -> int | None:
     return number if number is not None and number >= 0 and value[0] not in "+-" else None
 
 
-async def carry_out(found: Plan, receive: Receive) -> None:
+async def carry_out(found: Plan, receive: Receive, *, body_timeout_s: float) -> None:
     """Wait out the delays, then answer instead of the handler when the plan says so."""
     if found.delay_ms:
         await anyio.sleep(found.delay_ms / 1000)
@@ -131,10 +131,12 @@ async def carry_out(found: Plan, receive: Receive) -> None:
             raise InjectedStatus(outcome["status"], found.hint)
         case "drop":
             # Read the request to its end first: closing a socket with unread data in it
-            # resets the connection, and the client's error would depend on timing.
-            while (message := await receive())["type"] == "http.request":
-                if not message.get("more_body", False):
-                    break
+            # resets the connection, and the client's error would depend on timing. A body
+            # that never ends is not waited for past the body deadline.
+            with anyio.move_on_after(body_timeout_s):
+                while (message := await receive())["type"] == "http.request":
+                    if not message.get("more_body", False):
+                        break
             raise ConnectionDropped()
         case "hang":
             with anyio.move_on_after(outcome["seconds"]):

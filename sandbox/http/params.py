@@ -16,13 +16,14 @@ TRUE_FALSE: Mapping[str, bool] = {"true": True, "false": False}
 MAX_SAFE_INTEGER = 2**53 - 1
 # ASCII digits only: Python's int() also reads other scripts' digits (Arabic-Indic,
 # fullwidth), `1_000` and surrounding blanks, none of which a vendor's parser takes.
-# Sixteen digits at most hold MAX_SAFE_INTEGER; longer is refused before int() reads it.
-_WHOLE = re.compile(r"[+-]?[0-9]{1,16}")
+# A hundred digits at most: longer is no number a client means, and int() is not asked to
+# read thousands of digits (it refuses past 4,300).
+_WHOLE = re.compile(r"[+-]?[0-9]{1,100}")
 
 
 def whole_number(text: str) -> int | None:
     """`text` as an integer when it is one written in ASCII digits (an optional sign, at most
-    16 digits), else None."""
+    100 digits), else None."""
     return int(text) if _WHOLE.fullmatch(text) else None
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
+import anyio
 from starlette.types import Receive, Scope, Send
 
 from sandbox.calls.fixtures import Tenant
@@ -32,6 +33,7 @@ from sandbox.errors import (
     InvalidRequest,
     MalformedBody,
     PayloadTooLarge,
+    RequestTimeout,
     RouteNotFound,
     SandboxError,
     ServerError,
@@ -42,6 +44,7 @@ from sandbox.http.answers import Answer, AnswerCache, Key
 from sandbox.http.connection import ConnectionDropped
 from sandbox.http.encoding import encode, parse_json
 from sandbox.http.exchange import Exchange
+from sandbox.http.keys import unknown_key
 from sandbox.http.limits import read_head
 from sandbox.http.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
@@ -49,7 +52,14 @@ from sandbox.schemas import SchemaViolation
 log = logging.getLogger("sandbox")
 
 HINT_HEADER = "X-Sandbox-Hint"
+_HINT = HINT_HEADER.lower()
 _READS = frozenset({"GET", "HEAD"})  # methods whose handlers change nothing
+# Express and NestJS answer HEAD with the GET route of the same path, headers and all
+# (content-length included), and send no body: so does the sandbox.
+_HEAD_AS = {"HEAD": "GET"}
+# An answer that gives up on the request closes the connection: what is left of the body
+# may still be on its way, and nothing after it could be read as the next request.
+_CLOSE = "close"
 _FOUND = 1024  # (method, path) -> route, remembered per vendor
 
 
@@ -95,8 +105,9 @@ class VendorApp:
             status = exchange.status = answer.status
             self._record(scope, exchange)
             head = list(answer.head)
+            body = b"" if scope["method"] == "HEAD" else answer.body
             await send({"type": "http.response.start", "status": status, "headers": head})
-            await send({"type": "http.response.body", "body": answer.body})
+            await send({"type": "http.response.body", "body": body})
 
     def _head(
         self, status: int, headers: Mapping[str, str], payload: bytes
@@ -117,7 +128,7 @@ class VendorApp:
         if exchange.transit == "malformed":
             status, payload = injection.damaged("malformed", status, payload)
         headers = self._head(status, {**answer.headers, **exchange.headers}, payload)
-        if status in (204, 304):
+        if status in (204, 304) or scope["method"] == "HEAD":
             payload = b""
         if exchange.transit == "truncate":
             exchange.status = status if payload else None
@@ -157,10 +168,14 @@ class VendorApp:
             return await self._handle(scope, receive, exchange)
         except SandboxError as error:
             reply = self.vendor.render_error(error)
-            # The body stays the vendor's own; the sandbox says precisely what to fix beside it.
-            reply = replace(
-                reply, headers={**reply.headers, HINT_HEADER: _header_safe(error.detail)}
-            )
+            # The body stays the vendor's own; the sandbox says precisely what to fix beside it
+            # (the vendor's renderer may say it better: a route it knows it does not emulate).
+            hint = next((v for k, v in reply.headers.items() if k.lower() == _HINT), error.detail)
+            headers = {k: v for k, v in reply.headers.items() if k.lower() != _HINT}
+            headers[HINT_HEADER] = _header_safe(hint)
+            if isinstance(error, RequestTimeout):
+                headers["Connection"] = _CLOSE
+            reply = replace(reply, headers=headers)
         return self._finished(reply)
 
     def _finished(self, reply: Reply) -> Answer:
@@ -185,7 +200,9 @@ class VendorApp:
         if planned.applied or planned.headers:
             exchange.faults, exchange.headers = planned.applied, planned.headers
             exchange.transit = planned.transit
-            await injection.carry_out(planned, receive)
+            await injection.carry_out(
+                planned, receive, body_timeout_s=self.sandbox.settings.body_timeout_s
+            )
         body = await self._body(route, receive, exchange) if route.body_schema else None
         query_string: bytes = scope.get("query_string", b"")
         kept: _Kept | None = None
@@ -233,7 +250,7 @@ class VendorApp:
         credentials = self.vendor.auth.credentials(headers)
         tenant = self.sandbox.tenant_for(self.vendor, credentials)
         if tenant is None:
-            raise Unauthorized("the key is not one of this sandbox's keys: run `call-sandbox keys`")
+            raise Unauthorized(unknown_key(self.sandbox, self.vendor, credentials))
         return tenant
 
     def _route(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
@@ -243,6 +260,7 @@ class VendorApp:
         return found
 
     def _find(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+        method = _HEAD_AS.get(method, method)
         known = self._found.get((method, raw_path))
         if known is not None:
             return known[0], dict(known[1])
@@ -258,21 +276,7 @@ class VendorApp:
         return None
 
     async def _body(self, route: Route, receive: Receive, exchange: Exchange) -> Any:
-        limit = self.sandbox.settings.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        raw = b"".join(chunks)
+        raw = await self._read_body(receive)
         if not raw.strip():
             body: Any = {}
         else:
@@ -288,6 +292,29 @@ class VendorApp:
         if problems:
             raise InvalidRequest(problems)
         return body
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        """The whole body, or RequestTimeout when it has not all come within the settings'
+        `body_timeout_s` (a body that stalls, or a chunked one dripped without end, would
+        otherwise hold its connection open for good), or PayloadTooLarge past the limit."""
+        limit = self.sandbox.settings.max_body_bytes
+        seconds = self.sandbox.settings.body_timeout_s
+        chunks: list[bytes] = []
+        size = 0
+        with anyio.move_on_after(seconds):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            return b"".join(chunks)
+        raise RequestTimeout(seconds, size)
 
     def _checked(self, reply: Reply) -> Reply:
         if reply.schema is None:

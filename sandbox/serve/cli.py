@@ -12,23 +12,60 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
 
 from sandbox.app import create_app
+from sandbox.calls.credibility import ended, sample_problems
 from sandbox.calls.fixtures import FixtureError
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.inprocess import request
 from sandbox.schemas import SchemaViolation
 from sandbox.settings import Settings
+from sandbox.vendors import VENDORS
 from sandbox.version import __version__
 
 DEFAULT_PORT = 8080
+
+
+def _show_flags() -> dict[str, tuple[list[str] | None, str]]:
+    """The query parameters of the vendors' get-one-call routes (ContactShip's
+    include_transcript, include_words, include_tools, transcript_format), as `show` options:
+    name -> (the values it takes, help)."""
+    flags: dict[str, tuple[list[str] | None, str]] = {}
+    for vendor in VENDORS:
+        route = next(r for r in vendor.routes if r.name == vendor.lookup_route)
+        for param in route.query:
+            schema = param.schema
+            choices = (
+                [str(v) for v in schema["enum"]]
+                if "enum" in schema
+                else ["true", "false"]
+                if schema.get("type") == "boolean"
+                else None
+            )
+            users = flags.get(param.name, (None, ""))[1]
+            flags[param.name] = (choices, f"{users}, {vendor.title}" if users else vendor.title)
+    return flags
+
+
+SHOW_FLAGS = _show_flags()
 CHECK_SAMPLE = 50  # generated calls per tenant, spread over the population
+CREDIBLE_SAMPLE = 2_000  # generated calls per tenant read for credibility (the newest)
 
 
 def _non_negative(text: str) -> float:
     value = float(text)
     if value < 0 or value != value:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
     return value
 
 
@@ -64,11 +101,15 @@ def banner(
         lines.append(f"  {state.vendors[root].title} is also served at http://{shown}:{port}/")
     if state.settings.store_url != "memory" or workers > 1:
         lines.append(f"store: {state.backend.url}  workers: {workers}")
-    if state.settings.state_file is not None:
+    if state.keeper is not None:
         from sandbox.store.statefile import describe
 
         loaded = describe(state.backend.overlays())
-        lines.append(f"state: {state.settings.state_file} ({loaded}; saved at shutdown)")
+        journal = state.keeper.log_path
+        lines.append(f"state: {state.keeper.path} ({loaded}; each change logged to {journal})")
+        if state.keeper.recovery is not None:
+            lines.append(state.keeper.recovery.line())
+    lines.append(f"inspector: http://{shown}:{port}/_sandbox/ui")
     lines.append(f"control: http://{shown}:{port}/_sandbox/health  /_sandbox/reset  /_sandbox/keys")
     if state.settings.admin_token is not None:
         lines.append("control: every /_sandbox endpoint but health and ready needs the admin token")
@@ -98,40 +139,79 @@ def cmd_serve(args: argparse.Namespace) -> int:
         admin_token=args.admin_token or None,
         store_url=args.store,
         state_file=args.state,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        webhook_allow_link_local=args.webhook_allow_link_local,
     )
+    # The port first: a second sandbox started by mistake stops here, before it reads (and
+    # takes over) anything the running one keeps.
+    try:
+        sock = serving.bind(args.host, args.port)
+    except OSError as error:
+        print(
+            f"call-sandbox: cannot listen on {args.host}:{args.port} ({error.strerror}): "
+            "is another sandbox running there? Stop it, or choose another --port",
+            file=sys.stderr,
+        )
+        return serving.STARTUP_FAILURE
     try:
         app = create_app(settings)
     except ValueError as error:  # --vendor names no vendor; the store or state file is bad
+        sock.close()
         print(f"call-sandbox: {error}", file=sys.stderr)
         return 2
     state: VendorSandbox = app.state.sandbox
+    if state.keeper is not None and state.keeper.recovery is not None:
+        print(state.keeper.recovery.line(), file=sys.stderr, flush=True)
     print(banner(state, args.host, args.port, reload=args.reload, workers=args.workers), flush=True)
     if args.workers > 1:
-        workers.run(settings, host=args.host, port=args.port, workers=args.workers)
+        workers.run(settings, host=args.host, port=args.port, workers=args.workers, sock=sock)
         return 0
     if not args.reload:
-        serving.run(app, host=args.host, port=args.port)
+        serving.run(
+            app, host=args.host, port=args.port, header_timeout_s=args.header_timeout, sock=sock
+        )
         return _save(state, args.state)
     switch = Switch(app)
-    # A reload clears what clients created (the state file is read at start only).
+    # A reload clears what clients created (the state file is read at start only); the new
+    # sandbox's changes go to the state file from then on.
     rebuilt = dataclasses.replace(settings, state_file=None)
-    reloader = FixtureReloader(switch, state.fixtures.directory, lambda: create_app(rebuilt))
+    keeper = state.keeper
+
+    def rebuild() -> Starlette:
+        fresh = create_app(rebuilt)
+        if keeper is not None:
+            keeper.rebind(fresh.state.sandbox)
+            fresh.state.sandbox.keeper = keeper
+        return fresh
+
+    reloader = FixtureReloader(switch, state.fixtures.directory, rebuild)
     reloader.start()
     try:
-        serving.run(switch, host=args.host, port=args.port)
+        serving.run(
+            switch,
+            host=args.host,
+            port=args.port,
+            header_timeout_s=args.header_timeout,
+            sock=sock,
+        )
     finally:
         reloader.stop()
     return _save(switch.app.state.sandbox, args.state)  # type: ignore[attr-defined]
 
 
 def _save(state: VendorSandbox, path: Path | None) -> int:
-    """Write the state file at shutdown (`--state`): 0, or 1 saying why it could not be."""
+    """Write the state file at shutdown (`--state`), its last snapshot, and remove its change
+    log (no log at the next start: this stop was clean): 0, or 1 saying why it could not be."""
     from sandbox.store.statefile import save_state
 
     if path is None:
         return 0
     try:
-        save_state(state, path)
+        if state.keeper is not None:
+            state.keeper.close()
+        else:
+            save_state(state, path)
     except OSError as error:
         print(f"call-sandbox: could not write the state file {path}: {error}", file=sys.stderr)
         return 1
@@ -180,7 +260,30 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"({len(state.fixtures.pinned)} pinned) rendered for {len(state.vendors)} vendors; "
         f"{len(failures)} broke their schema"
     )
-    return 1 if failures else 0
+    unbelievable, read = _credibility(state)
+    for problem in unbelievable:
+        print(f"FAIL {problem}")
+    print(
+        f"{'FAILED' if unbelievable else 'ok'}: {read} generated calls read as a QA team would "
+        f"(direction, turns, voicemail, analysis, lengths, variety); "
+        f"{len(unbelievable)} problems"
+    )
+    return 1 if failures or unbelievable else 0
+
+
+def _credibility(state: VendorSandbox) -> tuple[list[str], int]:
+    """What a QA team would not believe in the first CREDIBLE_SAMPLE calls of every tenant
+    (sandbox.calls.credibility), and how many ended calls were read."""
+    people = state.generator.people
+    names = frozenset(people.first) | frozenset(people.last)
+    found: list[str] = []
+    read = 0
+    for tenant in state.fixtures.tenants:
+        count = min(state.generator.size(tenant), CREDIBLE_SAMPLE)
+        calls = ended(state.generator.call(tenant, i) for i in range(count))
+        read += len(calls)
+        found += [f"{tenant} {problem}" for problem in sample_problems(calls, names)]
+    return found, read
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -199,11 +302,26 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
         return 2
     vendor = state.vendors[args.vendor]
+    route = next(r for r in vendor.routes if r.name == vendor.lookup_route)
+    takes = {p.name for p in route.query}
+    flags = {name: value for name, value in vars(args).items() if name in SHOW_FLAGS}
+    sent = {name: value for name, value in flags.items() if value is not None}
+    refused = sorted(set(sent) - takes)
+    if refused:
+        shown = ", ".join("--" + name.replace("_", "-") for name in refused)
+        accepted = ", ".join("--" + n.replace("_", "-") for n in sorted(takes)) or "none"
+        print(
+            f"{vendor.title}'s {route.name} takes no {shown} (it takes {accepted})", file=sys.stderr
+        )
+        return 2
     path = f"/{vendor.name}{vendor.lookup_path(args.call_id)}"
+    if sent:
+        path += "?" + urlencode(sent)
     answer = request(app, "GET", path, headers=state.credentials(vendor.name, args.tenant))
     print(f"GET {path} -> {answer.status}", file=sys.stderr)
-    print(json.dumps(json.loads(answer.body), indent=2, ensure_ascii=False))
-    return 0 if answer.status < 300 else 1
+    body = json.loads(answer.body)
+    print(json.dumps(body, indent=2, ensure_ascii=False))
+    return 1 if vendor.failed(answer.status, body) else 0
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -304,8 +422,31 @@ def parser() -> argparse.ArgumentParser:
         "--state",
         type=Path,
         metavar="FILE",
-        help="keep created calls and the clock across restarts: loaded at start, written at "
-        "shutdown (in-memory store only)",
+        help="keep created calls and the clock across restarts and crashes: each change is "
+        "logged to FILE.log before it is answered (in-memory store only)",
+    )
+    serve.add_argument(
+        "--webhook-allow-link-local",
+        action="store_true",
+        help="let webhook URLs point at link-local and cloud metadata addresses "
+        "(169.254.0.0/16, fe80::/10, 100.100.100.200, fd00:ec2::254; refused by default)",
+    )
+    defaults = Settings()
+    serve.add_argument(
+        "--header-timeout",
+        type=_positive,
+        default=defaults.header_timeout_s,
+        metavar="S",
+        help="close a connection whose request head is not complete S seconds after its first "
+        f"byte (default {defaults.header_timeout_s:g})",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_positive,
+        default=defaults.body_timeout_s,
+        metavar="S",
+        help="answer the vendor's 408 and close the connection when a request body stalls for "
+        f"S seconds (default {defaults.body_timeout_s:g})",
     )
     serve.set_defaults(run=cmd_serve)
 
@@ -319,6 +460,13 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("vendor")
     show.add_argument("call_id")
     show.add_argument("--tenant", help="the tenant whose key to send (default: the default tenant)")
+    for name, (choices, help_text) in SHOW_FLAGS.items():
+        show.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            choices=choices,
+            help=f"sent as ?{name}= (get-call of {help_text})",
+        )
     show.set_defaults(run=cmd_show)
 
     keys = with_data(commands.add_parser("keys", help="print the auth headers of each tenant"))

@@ -10,6 +10,8 @@ import contextlib
 import copy
 import gc
 import signal
+import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,10 +23,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from sandbox.http.connection import ServedConnections
+from sandbox.serve.protocols import HEADER_TIMEOUT_S, Parser, SandboxConfig
 
 # Requests in flight get this long to finish after SIGTERM; the sandbox answers in
 # milliseconds, so a stop (`docker stop`, a CI job ending) completes within about a second.
 GRACEFUL_SHUTDOWN_S = 1
+STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start
 
 
 def log_config() -> dict[str, Any]:
@@ -82,30 +86,71 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def run(app: ASGIApp, *, host: str, port: int) -> None:
-    """Serve `app` in the foreground until SIGINT or SIGTERM."""
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is printed: a busy port (another sandbox
+    still running) is an error at once, not a banner followed by uvicorn's. It is bound as
+    uvicorn binds one (address reuse for TIME_WAIT, inheritable for worker processes);
+    OSError says why it could not be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve `app` in the foreground until SIGINT or SIGTERM (what `uvicorn.run` does, with
+    the sandbox's protocols), on `sock` when it is already bound."""
     tune_gc()
-    with exit_zero_on_sigterm():
-        uvicorn.run(
-            ServedConnections(app),
-            host=host,
-            port=port,
-            log_config=log_config(),
-            log_level="info",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
+    config = SandboxConfig(
+        ServedConnections(app),
+        header_timeout_s=header_timeout_s,
+        host=host,
+        port=port,
+        log_config=log_config(),
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    server = uvicorn.Server(config)
+    with exit_zero_on_sigterm(), contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock] if sock is not None else None)
+    if not server.started:  # (it could not bind; uvicorn has logged why)
+        sys.exit(STARTUP_FAILURE)
 
 
 class BackgroundServer:
     """uvicorn on a daemon thread, on an ephemeral 127.0.0.1 port unless told otherwise.
 
     It leaves the process's logging and signal handlers alone (it is a guest in a test run).
+    `parser` is uvicorn's HTTP parser ("auto": httptools when installed).
     """
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
+        parser: Parser = "auto",
+    ) -> None:
+        config = SandboxConfig(
             ServedConnections(app),
+            parser=parser,
+            header_timeout_s=header_timeout_s,
             host=host,
             port=port,
             log_config=None,

@@ -9,18 +9,21 @@ which is why the CLI refuses several workers over the in-memory store.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from sandbox.http.connection import ServedConnections
+from sandbox.serve.protocols import SandboxConfig
 from sandbox.settings import Settings
 
 ENVIRONMENT = "CALL_SANDBOX_SETTINGS"
@@ -74,22 +77,33 @@ def _die_with_supervisor() -> None:
         raise SystemExit("call-sandbox: the supervisor of this worker has exited")
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
+def run(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    sock: socket.socket | None = None,
+) -> None:
     """Serve with `workers` processes in the foreground until SIGINT or SIGTERM; uvicorn's
     supervisor stops every worker (each finishing its requests in flight) and returns."""
     from sandbox.serve.server import GRACEFUL_SHUTDOWN_S, exit_zero_on_sigterm, log_config
 
     os.environ[ENVIRONMENT] = settings_to_json(settings)
     os.environ[SUPERVISOR] = str(os.getpid())
-    with exit_zero_on_sigterm():
-        uvicorn.run(
-            FACTORY,
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_config=log_config(),
-            log_level="info",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
+    # What `uvicorn.run` does for workers, with the sandbox's protocols (the config, head
+    # timeout included, is pickled for each worker process).
+    config = SandboxConfig(
+        FACTORY,
+        header_timeout_s=settings.header_timeout_s,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=log_config(),
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    with exit_zero_on_sigterm(), contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[sock if sock is not None else config.bind_socket()]).run()

@@ -1,7 +1,9 @@
 """The default backend: the overlays live in this process, guarded by locks.
 
 One process only: with `--workers N` each worker would hold its own, so the CLI refuses that
-combination. `--state FILE` saves these overlays at shutdown and loads them at start.
+combination. With `--state FILE` a `Recorder` is attached: every write (and every move of the
+clock) becomes a `Change` that is recorded (written to the change log and flushed to disk)
+before it is applied, so a change a client saw answered survives the process being killed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,16 @@ from contextlib import AbstractContextManager, contextmanager
 from sandbox.calls.clock import ClockState, LocalClockState
 from sandbox.calls.model import Call
 from sandbox.store.backend import NOTHING, Entry, Overlay
+from sandbox.store.changes import (
+    Change,
+    ClockAdvanced,
+    ClockReset,
+    Created,
+    Deleted,
+    Patched,
+    Recorder,
+    Reset,
+)
 
 
 def _copy(overlay: Overlay) -> Overlay:
@@ -33,6 +45,60 @@ class MemoryBackend:
         self._mutations: dict[str, threading.RLock] = {}
         self._clock = LocalClockState()
         self._published: int | None = None
+        # Held from recording a change until it is applied: the log's order is the order the
+        # changes were applied in, and a snapshot taken under it matches the log's end.
+        self._writing = threading.RLock()
+        self._recorder: Recorder | None = None
+
+    # -- changes, and where they are recorded ---------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self._recorder
+
+    def record_to(self, recorder: Recorder | None) -> None:
+        """Record every later change to `recorder` before applying it (None: stop)."""
+        with self._writing:
+            self._recorder = recorder
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Hold off every change meanwhile (to take a snapshot that matches the log)."""
+        return _holding(self._writing)
+
+    def _commit(self, change: Change) -> None:
+        with self._writing:
+            recorder = self._recorder
+            if recorder is None:
+                self.restore(change)
+                return
+            recorder.record(change)  # raises when it cannot: then nothing changes
+            self.restore(change)
+            recorder.settle()
+
+    def restore(self, change: Change) -> None:
+        """Apply one change without recording it (a replay of the change log)."""
+        if isinstance(change, ClockAdvanced):
+            self._clock.add(change.ms)
+            return
+        if isinstance(change, ClockReset):
+            self._clock.reset()
+            return
+        with self._lock:
+            if isinstance(change, Reset):
+                if change.tenant is None:
+                    self._overlays.clear()
+                else:
+                    self._overlays.pop(change.tenant, None)
+                return
+            overlay = self._overlay(change.tenant)
+            if isinstance(change, Created):
+                overlay.created[change.call.id] = (change.sequence, change.call)
+                overlay.counter = max(overlay.counter, change.counter, change.sequence)
+            elif isinstance(change, Patched):
+                overlay.patched[change.call.id] = change.call
+            else:
+                overlay.deleted.add(change.call_id)
+                overlay.patched.pop(change.call_id, None)
 
     def _overlay(self, tenant: str) -> Overlay:
         found = self._overlays.get(tenant)
@@ -73,24 +139,24 @@ class MemoryBackend:
 
     def put_created(self, tenant: str, sequence: int, call: Call) -> None:
         with self._lock:
-            self._overlay(tenant).created[call.id] = (sequence, call)
+            found = self._overlays.get(tenant)
+            counter = found.counter if found is not None else 0
+            new = found is None or call.id not in found.created  # (else: an update)
+        try:
+            self._commit(Created(tenant, sequence, counter, call))
+        except BaseException:
+            if new:  # not recorded, so not made: the numbering goes on as if never asked for
+                self.release_sequence(tenant, sequence)
+            raise
 
     def put_patched(self, tenant: str, call: Call) -> None:
-        with self._lock:
-            self._overlay(tenant).patched[call.id] = call
+        self._commit(Patched(tenant, call))
 
     def put_deleted(self, tenant: str, call_id: str) -> None:
-        with self._lock:
-            overlay = self._overlay(tenant)
-            overlay.deleted.add(call_id)
-            overlay.patched.pop(call_id, None)
+        self._commit(Deleted(tenant, call_id))
 
     def reset(self, tenant: str | None = None) -> None:
-        with self._lock:
-            if tenant is None:
-                self._overlays.clear()
-            else:
-                self._overlays.pop(tenant, None)
+        self._commit(Reset(tenant))
 
     def mutation(self, tenant: str) -> AbstractContextManager[None]:
         with self._lock:
@@ -100,7 +166,7 @@ class MemoryBackend:
         return _holding(lock)
 
     def clock_state(self, *, timed: bool) -> ClockState:
-        return self._clock
+        return _RecordedClock(self)
 
     def start_events(self, at: int) -> None:
         with self._lock:
@@ -119,6 +185,22 @@ class MemoryBackend:
 
     def close(self) -> None:
         pass
+
+
+class _RecordedClock:
+    """The clock's offset is state too: its moves are changes like any other."""
+
+    def __init__(self, backend: MemoryBackend) -> None:
+        self._backend = backend
+
+    def read(self) -> tuple[int, float]:
+        return self._backend._clock.read()
+
+    def add(self, ms: int) -> None:
+        self._backend._commit(ClockAdvanced(ms))
+
+    def reset(self) -> None:
+        self._backend._commit(ClockReset())
 
 
 @contextmanager

@@ -225,6 +225,10 @@ class Store:
         for tenant in self.tenants:
             live = range(min(LIVE_HEAD, self.generator.size(tenant)))
             plans += [(tenant, self.generator.plan(tenant, i)) for i in live]
+        # An older call a client changed may have events again (its analysis run again).
+        listed = {(tenant, plan.id) for tenant, plan in plans}
+        for tenant, changed in overlays.items():
+            plans += [(tenant, c) for i, c in changed.patched.items() if (tenant, i) not in listed]
         for tenant, plan in plans:
             overlay = overlays.get(tenant)
             if overlay is not None and plan.id in overlay.deleted:

@@ -23,7 +23,6 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sandbox.calls.instants import iso_millis
 from sandbox.calls.lifecycle import Transition
@@ -35,6 +34,7 @@ from sandbox.version import __version__
 from sandbox.webhooks.dispatcher import Attempt, Delivery, Dispatcher
 from sandbox.webhooks.sink import Sink
 from sandbox.webhooks.targets import SINK_URL, Subscription, Subscriptions
+from sandbox.webhooks.urls import redact, refusal
 
 if TYPE_CHECKING:
     from sandbox.dialect.vendor import VendorSandbox
@@ -55,6 +55,7 @@ class Webhooks:
             backoff_s=settings.webhook_backoff_s,
             sink=self.sink,
             record=self._record if journal is not None else None,
+            allow_link_local=settings.webhook_allow_link_local,
         )
         state.listeners.append(self.on_transition)
         state.reset_hooks.append(self.reset)
@@ -145,7 +146,7 @@ class Webhooks:
         Raises ValueError saying what to fix."""
         scheme = self._scheme(vendor)
         owner = self._tenant(tenant or self._state.default_tenant.id)
-        check_url(url)
+        check_url(url, allow_link_local=self._state.settings.webhook_allow_link_local)
         wanted = scheme.events if events is None else tuple(events)
         unknown = [e for e in wanted if e not in scheme.events]
         if unknown or not wanted:
@@ -205,24 +206,26 @@ class Webhooks:
         return tenant
 
 
-def check_url(url: str) -> None:
-    """An absolute http(s) URL, or the sink's; ValueError otherwise."""
+def check_url(url: str, *, allow_link_local: bool = False) -> None:
+    """An absolute http(s) URL the policy allows (sandbox.webhooks.urls), or the sink's;
+    ValueError saying what to fix otherwise (the URL shown with its userinfo redacted)."""
     if url == SINK_URL:
         return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(
-            f"url: {url!r} is not an absolute http:// or https:// URL (or {SINK_URL}, the "
-            "sandbox's in-process sink)"
-        )
+    refused = refusal(url, allow_link_local=allow_link_local)
+    if refused is None:
+        return
+    if refused.startswith("is not"):  # the sink is a valid choice too
+        refused += f" (or {SINK_URL}, the sandbox's in-process sink)"
+    raise ValueError(f"url: {redact(url)!r} {refused}")
 
 
 def journal_entry(attempt: Attempt) -> dict[str, Any]:
     """One delivery attempt as the journal keeps it (schemas/sandbox/journal.json, kind
     "webhook"): `route` is the event, `path` the receiver's URL, `at_ms` the sandbox instant
-    of the event; `detail` holds what only a webhook has. Signatures are cut short."""
+    of the event; `detail` holds what only a webhook has. Signatures are cut short and the
+    URL's userinfo redacted; a body over BODY_LIMIT, or not kept, is null."""
     delivery = attempt.delivery
-    body = json.loads(delivery.body) if len(delivery.body) <= BODY_LIMIT else None
+    body = json.loads(delivery.body) if 0 < len(delivery.body) <= BODY_LIMIT else None
     return {
         "kind": "webhook",
         "at": iso_millis(delivery.at_ms),
@@ -230,7 +233,7 @@ def journal_entry(attempt: Attempt) -> dict[str, Any]:
         "vendor": delivery.vendor,
         "route": delivery.event,
         "method": "POST",
-        "path": delivery.url,
+        "path": redact(delivery.url),
         "query": [],
         "tenant": delivery.tenant,
         "status": attempt.status,

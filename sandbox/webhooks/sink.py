@@ -3,6 +3,8 @@
 A test subscribes the sink, makes the sandbox's clock move, and reads what arrived, byte for
 byte and with every header (signatures included, so a test can verify them), without running
 a server. `GET /_sandbox/webhooks/deliveries` lists the same, for a sandbox in another process.
+It keeps the newest CAPACITY (10,000) deliveries holding at most CAPACITY_BYTES (64 MiB) of
+bodies: older ones make room.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 CAPACITY = 10_000
+CAPACITY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +95,21 @@ def matching(
 
 
 class Sink:
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self._items: deque[Received] = deque(maxlen=capacity)
+    def __init__(self, capacity: int = CAPACITY, capacity_bytes: int = CAPACITY_BYTES) -> None:
+        self._items: deque[Received] = deque()
+        self._capacity = capacity
+        self._capacity_bytes = capacity_bytes
+        self._bytes = 0
         self._arrived = threading.Condition()
 
     def add(self, item: Received) -> None:
         with self._arrived:
             self._items.append(item)
+            self._bytes += len(item.body)
+            while len(self._items) > 1 and (
+                len(self._items) > self._capacity or self._bytes > self._capacity_bytes
+            ):
+                self._bytes -= len(self._items.popleft().body)
             self._arrived.notify_all()
 
     def items(self, match: Match | None = None) -> list[Received]:
@@ -126,6 +137,7 @@ class Sink:
             kept = [i for i in self._items if tenant is not None and i.tenant != tenant]
             self._items.clear()
             self._items.extend(kept)
+            self._bytes = sum(len(i.body) for i in kept)
             return before - len(kept)
 
 

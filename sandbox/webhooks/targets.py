@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.webhooks.urls import redact
+
 SINK_URL = "sandbox://sink"  # the in-process sink (sink.py) instead of an HTTP receiver
 
 
@@ -29,7 +31,7 @@ class Subscription:
         return {
             "vendor": self.vendor,
             "tenant": self.tenant,
-            "url": self.url,
+            "url": redact(self.url),  # user:password@ shown as ***@
             "events": list(self.events),
             "source": source,
         }
@@ -51,6 +53,14 @@ class Subscriptions:
         """Drop every subscription matching all the given criteria; returns them."""
         with self._lock:
             gone = [s for s in self._items.values() if _matches(s, vendor, tenant, url)]
+            set_as = {s.url for s in gone}
+            if url is not None and url not in set_as and len(set_as) > 1:
+                # A URL as listed (`http://***@host/`) can stand for several that differ only
+                # in their credentials: removing all of them would not be what was asked.
+                raise ValueError(
+                    f"url: {url} stands for {len(set_as)} subscriptions' URLs that differ in "
+                    "their credentials; give the URL as it was set"
+                )
             for found in gone:
                 del self._items[(found.vendor, found.tenant, found.url)]
         return gone
@@ -71,5 +81,5 @@ def _matches(s: Subscription, vendor: str | None, tenant: str | None, url: str |
     return (
         (vendor is None or s.vendor == vendor)
         and (tenant is None or s.tenant == tenant)
-        and (url is None or s.url == url)
+        and (url is None or url in (s.url, redact(s.url)))  # as set, or as listed
     )

@@ -45,12 +45,20 @@ def test_embedded_fixtures_load(schemas: SchemaRegistry) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d.pop("seed"), "(top level): 'seed' is a required property"),
-        (lambda d: d.update(seed="one"), "seed: 'one' is not of type 'integer'"),
+        (lambda d: d.pop("seed"), '(top level): "seed" is a required property'),
+        (lambda d: d.update(seed="one"), 'seed: "one" is not of type "integer"'),
         (lambda d: d["population"]["scenario_mix"].update(ringing=3), "population.scenario_mix"),
         (
             lambda d: d["tenants"][0]["agents"][0].update(topic="weather"),
-            "tenants.0.agents.0.topic: 'weather' is not one of",
+            "agent Ava Appointments: no dialogue pack serves topic 'weather' in en-US",
+        ),
+        (
+            lambda d: d["tenants"][0]["agents"][0].update(topic="Weather"),
+            "tenants.0.agents.0.topic: 'Weather' does not match",
+        ),
+        (
+            lambda d: d["tenants"][1].update(packs=["healthcare", "nope"]),
+            "tenant globex: packs: no dialogue pack ['nope']",
         ),
         (
             lambda d: d.update(reference_instant="yesterday"),
@@ -67,7 +75,8 @@ def test_mistakes_are_reported_with_file_and_key_path(
     with pytest.raises(FixtureError) as caught:
         load_fixtures(copy, schemas)
     assert str(copy / "sandbox.yaml") in str(caught.value)
-    assert expected in str(caught.value)
+    # (Values are quoted as JSON or as Python spells them: either reads as meant.)
+    assert expected.replace("'", '"') in str(caught.value).replace("'", '"')
 
 
 def test_not_yaml(copy: Path, schemas: SchemaRegistry) -> None:

@@ -36,10 +36,10 @@ def test_read_and_advance(client: TestClient, state: VendorSandbox) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "'seconds' is a required property"),
+        ({}, '"seconds" is a required property'),
         ({"seconds": -5}, "body.seconds: -5 is less than or equal to the minimum of 0"),
-        ({"seconds": "ten"}, "body.seconds: 'ten' is not of type 'number'"),
-        ({"seconds": 1, "when": "now"}, "Additional properties are not allowed"),
+        ({"seconds": "ten"}, 'body.seconds: "ten" is not of type "number"'),
+        ({"seconds": 1, "when": "now"}, "additional properties are not allowed"),
     ],
 )
 def test_bad_advances_are_refused(

@@ -414,18 +414,18 @@ def test_a_reset_clears_the_rules_and_a_tenant_reset_only_that_tenants(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "body: 'fault' is a required property"),
-        ({"fault": {"type": "status"}}, "body.fault: 'status' is a required property"),
+        ({}, 'body: "fault" is a required property'),
+        ({"fault": {"type": "status"}}, 'body.fault: "status" is a required property'),
         (
             {"fault": {"type": "status", "status": 302}},
             "body.fault.status: 302 is less than the minimum of 400",
         ),
-        ({"fault": {"type": "explode"}}, "body.fault.type: 'explode' is not one of"),
+        ({"fault": {"type": "explode"}}, 'body.fault.type: "explode" is not one of'),
         (
             {"fault": {"type": "drop", "seconds": 3}},
-            "body.fault: Additional properties are not allowed ('seconds' was unexpected)",
+            'body.fault: additional properties are not allowed ("seconds" unexpected)',
         ),
-        ({"fault": {"type": "delay"}}, "body.fault: {'type': 'delay'} does not have enough"),
+        ({"fault": {"type": "delay"}}, 'body.fault: {"type": "delay"} is too short'),
         (
             {"fault": {"type": "drop"}, "when": {"first": 0}},
             "body.when.first: 0 is less than the minimum of 1",
@@ -436,7 +436,8 @@ def test_a_reset_clears_the_rules_and_a_tenant_reset_only_that_tenants(
         ),
         (
             {"fault": {"type": "drop"}, "vendor": "retell", "route": "get-calls"},
-            "body.route: retell has no route 'get-calls'; route names: create-phone-call,",
+            "body.route: retell has no route 'get-calls'; route names: create-batch-call, "
+            "create-phone-call,",
         ),
         (
             {"fault": {"type": "drop"}, "tenant": "initech"},
@@ -448,7 +449,7 @@ def test_a_reset_clears_the_rules_and_a_tenant_reset_only_that_tenants(
         ),
         (
             {"fault": {"type": "drop"}, "route": "get-call", "extra": 1},
-            "body: Additional properties are not allowed ('extra' was unexpected)",
+            'body: additional properties are not allowed ("extra" unexpected)',
         ),
     ],
 )

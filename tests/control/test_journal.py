@@ -140,8 +140,8 @@ def test_filters(handle: SandboxHandle, sandbox: SandboxHandle) -> None:
     ("query", "message"),
     [
         ("vendr=retell", "unknown query parameter 'vendr' for GET /_sandbox/journal; it takes: "),
-        ("vendor=twilio", "query.vendor: 'twilio' is not one of ['retell', 'callab', "),
-        ("kind=call", "query.kind: 'call' is not one of ['request', 'webhook']"),
+        ("vendor=twilio", 'query.vendor: "twilio" is not one of ["retell", "callab", '),
+        ("kind=call", 'query.kind: "call" is not one of ["request", "webhook"]'),
         ("limit=-1", "query.limit: -1 is less than the minimum of 0"),
         ("limit=ten", "query.limit: must be a whole number, not 'ten'"),
         ("since=yesterday", "query.since: give epoch ms or an ISO-8601 instant such as "),

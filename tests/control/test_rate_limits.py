@@ -159,7 +159,7 @@ def test_limits_are_listed_removed_cleared_and_reset(handle: SandboxHandle) -> N
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"per_seconds": 1}, "body: 'limit' is a required property"),
+        ({"per_seconds": 1}, 'body: "limit" is a required property'),
         ({"limit": 0, "per_seconds": 1}, "body.limit: 0 is less than the minimum of 1"),
         (
             {"limit": 1, "per_seconds": 0},
@@ -171,9 +171,10 @@ def test_limits_are_listed_removed_cleared_and_reset(handle: SandboxHandle) -> N
         ),
         (
             {"limit": 1, "per_seconds": 1, "route": "nope"},
-            "body.route: no vendor has a route 'nope'; route names: create-call,",
+            "body.route: no vendor has a route 'nope'; route names: contact-call-history, "
+            "contact-calls,",
         ),
-        ({"limit": 1, "per_seconds": 1, "key": "x"}, "body: Additional properties are not"),
+        ({"limit": 1, "per_seconds": 1, "key": "x"}, "body: additional properties are not"),
     ],
 )
 def test_a_bad_limit_is_refused_naming_the_field(

@@ -44,6 +44,34 @@ def test_show_an_unknown_call_prints_the_vendor_error(capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out)["status"] == "error"
 
 
+@pytest.mark.parametrize("vendor", [v.name for v in VENDORS])
+def test_show_exits_1_on_every_vendors_not_found(
+    vendor: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Callab answers an unknown call 200 with `"status": "error"`; that is a not-found too."""
+    assert main(["show", vendor, "550e8400-e29b-41d4-a716-44665544ffff"]) == 1
+    assert capsys.readouterr().out.strip()
+
+
+def test_show_takes_the_vendors_query_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    docs_call = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+    flags = ["--transcript-format", "toon", "--include-words", "true", "--include-tools", "false"]
+    assert main(["show", "contactship", docs_call, *flags]) == 0
+    captured = capsys.readouterr()
+    query = "include_words=true&include_tools=false&transcript_format=toon"
+    assert f"GET /contactship/v1/calls/{docs_call}?{query} -> 200" in captured.err
+    body = json.loads(captured.out)
+    assert body["transcript_format"] == "toon"
+    assert body["chat_history"].startswith("[")
+
+
+def test_show_refuses_a_flag_the_vendor_does_not_take(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "retell", "x", "--include-words", "true"]) == 2
+    assert capsys.readouterr().err == (
+        "Retell AI's get-call takes no --include-words (it takes none)\n"
+    )
+
+
 def test_show_rejects_unknown_vendor(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "twilio", "x"]) == 2
     assert "unknown vendor 'twilio'" in capsys.readouterr().err

@@ -99,6 +99,22 @@ def test_serve_rejects_an_unknown_vendor_before_listening(
     assert "--vendor 'twilio': choose one of retell" in capsys.readouterr().err
 
 
+def test_serve_on_a_busy_port_fails_before_the_banner(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no banner: nothing claims to listen
+    assert captured.err == (
+        f"call-sandbox: cannot listen on 127.0.0.1:{port} (Address already in use): is another "
+        "sandbox running there? Stop it, or choose another --port\n"
+    )
+
+
 def test_healthcheck(capsys: pytest.CaptureFixture[str], app: Starlette) -> None:
     with BackgroundServer(app) as server:
         assert main(["healthcheck", "--url", server.url]) == 0

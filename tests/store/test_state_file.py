@@ -1,10 +1,13 @@
 """`--state FILE`: nothing a client created is lost across a restart; a damaged file stops
-start-up with what is wrong; the file is replaced atomically."""
+start-up with what is wrong; the file is replaced atomically. (Crashes and the change log:
+`test_change_log.py`.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from sandbox import Settings, create_app
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.serve.cli import main
 from sandbox.store.statefile import StateFileError, save_state, snapshot
-from tests.servers import serve
+from tests.servers import call_sandbox, free_port, serve
 
 RETELL = {"Authorization": "Bearer key_127f60598b07bc1e334fd13b8d"}
 ZUDU = {
@@ -91,7 +94,8 @@ def test_created_calls_survive_a_restart(tmp_path: Path) -> None:
         }
         before = _bodies(server.url, paths)
         nothing = "0 created, 0 patched, 0 deleted"
-        assert f"state: {state_file} ({nothing}; saved at shutdown)" in server.stdout()
+        logged = f"each change logged to {state_file}.log"
+        assert f"state: {state_file} ({nothing}; {logged})" in server.stdout()
         listed_before = _listed(server.url)
         code, _ = server.terminate()
         assert code == 0, server.output()
@@ -102,10 +106,13 @@ def test_created_calls_survive_a_restart(tmp_path: Path) -> None:
     assert saved["format"] == "call-sandbox-state"
     assert saved["tenants"]["acme"]["counter"] == 5
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+    # A clean stop leaves no change log: the next start knows it has nothing to recover.
+    assert not (tmp_path / "sandbox-state.json.log").exists()
 
     with serve(tmp_path / "second", "--state", str(state_file)) as server:
         loaded = "5 created, 1 patched, 1 deleted"  # the deleted call was a created one
-        assert f"state: {state_file} ({loaded}; saved at shutdown)" in server.stdout()
+        assert f"state: {state_file} ({loaded}; {logged})" in server.stdout()
+        assert "unclean stop" not in server.output()
         assert _bodies(server.url, paths) == before
         assert _listed(server.url) == listed_before
         retell_listed, zudu_listed = listed_before
@@ -192,7 +199,11 @@ def test_the_file_is_replaced_whole_or_not_at_all(
     with pytest.raises(OSError, match="disk full"):
         save_state(state, state_file)
     assert state_file.read_text() == saved
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "state.json",
+        "state.json.lock",
+        "state.json.log",
+    ]
 
 
 def _encoded_state(tmp_path: Path) -> dict[str, Any]:
@@ -204,6 +215,13 @@ def _encoded_state(tmp_path: Path) -> dict[str, Any]:
     ("damage", "message"),
     [
         (lambda d: "{not json", "is not JSON (Expecting property name"),
+        (lambda d: "[" * 100_000, "is not JSON (nested too deeply)"),
+        (lambda d: b'{"format": "call-sandbox-state\xff"}', "is not UTF-8 ("),
+        (lambda d: {**d, "tenants": []}, "tenants must be an object"),
+        (
+            lambda d: _set(d, ["tenants", "acme", "created", 0, "call", "metadata"], _DEEP),
+            "is not JSON (nested too deeply)",  # under the recursion limit, and yet too deep
+        ),
         (lambda d: [], 'is not a call-sandbox state file (no "format": "call-sandbox-state")'),
         (lambda d: {**d, "version": 9}, "has version 9; this sandbox reads version 1"),
         (lambda d: {**d, "seed": 7}, "was written by a sandbox with seed 7, this one has seed "),
@@ -231,7 +249,11 @@ def test_a_damaged_file_stops_start_up_saying_what_is_wrong(
 ) -> None:
     damaged = damage(_encoded_state(tmp_path))
     state_file = tmp_path / "state.json"
-    state_file.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    if isinstance(damaged, bytes):
+        state_file.write_bytes(damaged)
+    else:
+        text = damaged if isinstance(damaged, str) else json.dumps(damaged)
+        state_file.write_text(text.replace(json.dumps(_DEEP), _deep(990)))
     with pytest.raises(StateFileError) as caught:
         _sandbox(state_file)
     text = str(caught.value)
@@ -240,6 +262,13 @@ def test_a_damaged_file_stops_start_up_saying_what_is_wrong(
     # The server does not start on it: `serve` says so and exits 2 before listening.
     assert main(["serve", "--port", "9", "--state", str(state_file)]) == 2
     assert capsys.readouterr().err == f"call-sandbox: {text}\n"
+
+
+_DEEP = "<nested objects>"
+
+
+def _deep(levels: int) -> str:
+    return '{"a":' * levels + "{}" + "}" * levels
 
 
 def _set(data: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
@@ -275,3 +304,39 @@ def test_a_state_file_that_could_not_be_written_is_said_at_start_or_at_stop(
         f"call-sandbox: could not write the state file {folder}: "
     )
     assert _save(_sandbox(), None) == 0
+
+
+def test_a_second_process_on_the_same_state_file_is_refused(tmp_path: Path) -> None:
+    """Two servers appending to one change log would each lose the other's changes: the
+    second start stops with one line, and the first keeps its file."""
+    path = tmp_path / "state.json"
+    holder = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from sandbox import Settings, create_app\n"
+        f"create_app(Settings(state_file=Path({str(path)!r})))\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", holder], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline() == "held\n"
+            second = subprocess.run(
+                [*call_sandbox(), "serve", "--port", str(free_port()), "--state", str(path)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            process.kill()
+            process.wait(10)
+    assert second.returncode == 2
+    assert second.stdout == ""
+    assert second.stderr == (
+        f"call-sandbox: state file {path}: another sandbox is using it (it holds {path}.lock): "
+        "stop that one, or give this one its own --state FILE; fix it, or move it away to "
+        "start with no saved calls\n"
+    )

@@ -311,6 +311,21 @@ ANALYSIS = (
 )
 
 
+NON_NULL_WHEN_ENDED = (
+    "call_rating",
+    "latency",
+    "disconnect_reason",
+    "analysis_sentiment",
+    "agent_task_status",
+    "agent_task_feedback",
+)
+UNCONNECTED_FEEDBACK = {
+    Scenario.NO_ANSWER: "The call was not answered",
+    Scenario.BUSY: "The line was busy",
+    Scenario.FAILED: "The call could not be placed",
+}
+
+
 def seconds(text: str) -> int:
     return parse_iso(text) // 1000
 
@@ -348,8 +363,15 @@ def test_every_scenario_is_consistent(
     ended = scenario in ENDED_CONNECTED | NEVER_CONNECTED
     assert (data["ended_at"] is not None) == ended
     assert (data["disconnect_reason"] is not None) == ended
-    for field in ("record_url", "latency", *ANALYSIS):
+    for field in ("record_url", "call_feedback", "agent_post_call_outcomes"):
         assert (data[field] is not None) == (scenario in ENDED_CONNECTED), field
+    # Typed without "or null" by Callab: every ended call has them, connected or not.
+    for field in NON_NULL_WHEN_ENDED:
+        assert (data[field] is not None) == ended, field
+    if scenario in NEVER_CONNECTED:
+        assert (data["call_rating"], data["latency"]) == (0, 0)
+        assert (data["analysis_sentiment"], data["agent_task_status"]) == ("unknown", "failed")
+        assert data["agent_task_feedback"] == UNCONNECTED_FEEDBACK[scenario]
     assert (data["cost"] > 0) == (scenario in ENDED_CONNECTED)
     never_started = scenario in (Scenario.QUEUED, Scenario.SCHEDULED)
     assert (data["started_at"] is None) == never_started
@@ -447,7 +469,7 @@ def test_bearer_scheme_is_case_insensitive(ro: TestClient) -> None:
     ("method", "path"),
     [
         ("GET", "/callab/v1/no/such/route"),
-        ("GET", f"/callab/calls/{DOCS_ID}"),  # the /v1 base path is part of the route
+        ("GET", f"/callab/v2/calls/{DOCS_ID}"),
         ("DELETE", f"/callab/v1/calls/{DOCS_ID}"),
         ("PATCH", f"/callab/v1/calls/{DOCS_ID}"),
         ("GET", "/callab/v1/calls"),
@@ -647,7 +669,10 @@ def filters(*triples: tuple[str, str, str]) -> list[tuple[str, str]]:
         ((("call_duration", "gt", "60"),), lambda i: i["call_duration"] > 60),
         ((("call_duration", "gte", "41"),), lambda i: i["call_duration"] >= 41),
         ((("cost", "lt", "0.05"),), lambda i: i["cost"] < 0.05),
-        ((("call_rating", "lte", "3"),), lambda i: (i["call_rating"] or 99) <= 3),
+        (
+            (("call_rating", "lte", "3"),),
+            lambda i: i["call_rating"] is not None and i["call_rating"] <= 3,
+        ),
         ((("call_to", "like", "+1415%"),), lambda i: i["call_to"].startswith("+1415")),
         (
             (("disconnect_reason", "ilike", "%HUNG%"),),
@@ -710,7 +735,8 @@ def test_query_is_per_tenant(ro: TestClient, ro_state: VendorSandbox) -> None:
         ({"per_page": "101"}, "query.per_page"),
         ({"per_page": "1.5"}, "query.per_page"),
         ({"sort_column": "loudness"}, "query.sort_column"),
-        ({"sort_column": "metadata"}, "query.sort_column"),
+        ({"sort_column": "id"}, "query.sort_column"),  # a column, but not a documented sort
+        ({"sort_column": "transcript_object"}, "query.sort_column"),
         ({"order": "sideways"}, "query.order"),
         ({"campaign_id": "campaign-1"}, "query.campaign_id"),
         ({"ai_agent_id": "agent_123"}, "query.ai_agent_id"),

@@ -171,3 +171,15 @@ def test_like_does_not_backtrack() -> None:
     pattern = like_pattern("%e%e%e%e%e%e%e%e%e%e%e%e%#", ignore_case=True)
     assert pattern.fullmatch("e" * 100_000) is False
     assert pattern.fullmatch("e" * 100_000 + "#") is True
+
+
+def test_like_pieces_with_wildcards_are_bounded() -> None:
+    """A piece holding `_` costs the text's length times its own: 32 characters at most, so
+    a 1,000,000-character field is matched in a few tens of millions of steps at worst."""
+    pattern = like_pattern("%" + "e_" * 15 + "#%", ignore_case=True)
+    assert pattern.fullmatch("E" * 1_000_000) is False
+    assert pattern.fullmatch("E" * 1_000_000 + "e." * 15 + "#") is True
+    with pytest.raises(ValueError, match="holds _ may be at most 32 characters long"):
+        like_pattern("%" + "e_" * 16 + "#%", ignore_case=False)
+    with pytest.raises(ValueError, match="a like pattern of 257 characters is too long"):
+        like_pattern("a" * 257, ignore_case=False)

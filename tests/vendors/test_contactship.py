@@ -546,7 +546,7 @@ def test_single_contact_call(client: TestClient, auth: dict[str, str]) -> None:
             "single-phone-call",
             _phone_call(full_name="", agent_id="agent_1"),
             [
-                "agent_id must be a UUID",
+                "agent_id must be a UUID (agent-<uuid> also works)",
                 "full_name should not be empty",
             ],
         ),
@@ -558,7 +558,7 @@ def test_single_contact_call(client: TestClient, auth: dict[str, str]) -> None:
                 "email must be an email",
             ],
         ),
-        ("single-phone-call", _phone_call(delay="5"), ["delay must be of type 'integer'"]),
+        ("single-phone-call", _phone_call(delay="5"), ["delay must be an integer number"]),
         (
             "single-phone-call",
             _phone_call(webhook_url="ftp://x"),
@@ -608,7 +608,8 @@ def test_single_contact_call(client: TestClient, auth: dict[str, str]) -> None:
             [
                 "agent_id must be one of your organisation's agents: "
                 "6f1d2c3b-4a59-4e68-9d7c-1b2a3c4d5e6f, 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d, "
-                "2b3c4d5e-6f70-4812-93a4-b5c6d7e8f901, " + DOCS_AGENT,
+                "2b3c4d5e-6f70-4812-93a4-b5c6d7e8f901, 4c5d6e7f-8091-4a2b-9c3d-4e5f60718293, "
+                + DOCS_AGENT,
             ],
         ),
         (
@@ -703,7 +704,7 @@ def test_malformed_and_oversized_bodies(
     assert huge.json() == {"statusCode": 413, "message": "request entity too large"}
     not_an_object = client.post("/contactship/v1/calls/single-phone-call", headers=auth, json=[1])
     assert not_an_object.status_code == 400
-    assert not_an_object.json() == bad_request("body must be of type 'object'")
+    assert not_an_object.json() == bad_request("body must be an object")
     assert state.store.snapshot() == before
 
 

@@ -168,7 +168,7 @@ def _tool_call(state: VendorSandbox) -> Call:
     """A generated completed call in which the agent called tools."""
     return next(
         call
-        for call in (state.generator.call("acme", i) for i in range(40))
+        for call in (state.generator.call("acme", i) for i in range(200))
         if call.scenario is Scenario.COMPLETED and len(call.tool_calls) >= 2
     )
 

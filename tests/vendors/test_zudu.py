@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from sandbox.calls.ids import sibling_sid
 from sandbox.calls.model import Call, Scenario
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.vendors.retell.render import call_id as retell_id
@@ -267,9 +268,15 @@ def test_every_scenario_in_zudu_units(
             sum(p["cost"] for p in costs["product_costs"]), abs=1e-9
         )
         seconds = body["call_duration"] / 1000 if connected else 0
-        assert costs["total_duration_seconds"] == pytest.approx(seconds)
+        # A whole number of seconds, and unit prices per minute, as Zudu's example bills.
+        assert costs["total_duration_seconds"] == round(seconds)
         for product in costs["product_costs"]:
-            assert product["cost"] == pytest.approx(product["unit_price"] * seconds, abs=1e-5)
+            assert product["cost"] == pytest.approx(product["unit_price"] * seconds / 60, abs=1e-5)
+        once = [p for p in costs["product_costs"] if p["product"].startswith("llm")]
+        timed = [p for p in costs["product_costs"] if p not in once]
+        assert costs["total_one_time_price"] == round(sum(p["cost"] for p in once), 6)
+        assert (costs["total_one_time_price"] > 0) is connected
+        assert costs["total_duration_unit_price"] == round(sum(p["unit_price"] for p in timed), 6)
     events = body["events"]
     assert events[0] == {
         "timestamp": body["created_at"],
@@ -348,8 +355,10 @@ def test_phone_call_telephony_identifier(
     body = client.get(f"/zudu/api/calls/{call_id(call)}", headers=auth).json()["data"]
     assert body["telephony_identifier"] == {
         "call_sid": call.telephony_sid,
-        "conference_sid": "CF" + call.telephony_sid[2:],
+        "conference_sid": sibling_sid("CF", call.telephony_sid),
     }
+    # Two ids of one call share no random digits.
+    assert body["telephony_identifier"]["conference_sid"][2:] != call.telephony_sid[2:]
 
 
 @pytest.mark.parametrize(
@@ -653,11 +662,11 @@ def test_update_direction_and_number(
 @pytest.mark.parametrize(
     ("body", "hint"),
     [
-        ({"call_status": "ended"}, "body.call_status: 'ended' is not one of"),
-        ({"direction": "inbound"}, "body.direction: 'inbound' is not one of"),
-        ({"metadata": []}, "body.metadata: [] is not of type 'object'"),
+        ({"call_status": "ended"}, 'body.call_status: "ended" is not one of'),
+        ({"direction": "inbound"}, 'body.direction: "inbound" is not one of'),
+        ({"metadata": []}, 'body.metadata: [] is not of type "object"'),
         ({"from_number": "555"}, "body.from_number: '555' is not an E.164 number"),
-        ({"agent_id": "x"}, "('agent_id' was unexpected)"),
+        ({"agent_id": "x"}, '("agent_id" unexpected)'),
     ],
 )
 def test_update_rejects_bad_bodies(
@@ -783,10 +792,11 @@ def test_create_then_get_and_list(
         "from_number": "+14155550142",
         "to_number": "+12125550199",
         "direction": "outbound",
-        "call_status": "registered",
+        "call_status": "ongoing",
     }
     now = state.clock.now_ms()
-    assert call["call_status"] == "REGISTERED"
+    # As the docs' example answers: the call Zudu just initiated is being dialled.
+    assert call["call_status"] == "ONGOING"
     assert (call["call_type"], call["direction"]) == ("PHONE_CALL", "OUTBOUND")
     assert call["agent_id"] == "agent_6f1d2c3b-4a59-4e68-9d7c-1b2a3c4d5e6f"  # bound to the number
     assert call["metadata"] == {"customer_id": "cust-001"}
@@ -925,23 +935,23 @@ def test_unknown_route_and_method(client: TestClient, auth: dict[str, str]) -> N
     ("path", "body", "hint"),
     [
         ("/zudu/api/calls", b"{not json", "the request body is not valid JSON"),
-        ("/zudu/api/calls", b"[]", "body: [] is not of type 'object'"),
+        ("/zudu/api/calls", b"[]", 'body: [] is not of type "object"'),
         ("/zudu/api/calls", b'{"limit": 0}', "body.limit: 0 is less than the minimum of 1"),
         ("/zudu/api/calls", b'{"limit": 101}', "body.limit: 101 is greater than the maximum"),
-        ("/zudu/api/calls", b'{"limit": "ten"}', "body.limit: 'ten' is not of type 'integer'"),
+        ("/zudu/api/calls", b'{"limit": "ten"}', 'body.limit: "ten" is not of type "integer"'),
         ("/zudu/api/calls", b'{"page": -1}', "body.page: -1 is less than the minimum of 0"),
-        ("/zudu/api/calls", b'{"sort_by": "name"}', "body.sort_by: 'name' is not one of"),
-        ("/zudu/api/calls", b'{"sort_order": "up"}', "body.sort_order: 'up' is not one of"),
-        ("/zudu/api/calls", b'{"colour": 1}', "('colour' was unexpected)"),
+        ("/zudu/api/calls", b'{"sort_by": "name"}', 'body.sort_by: "name" is not one of'),
+        ("/zudu/api/calls", b'{"sort_order": "up"}', 'body.sort_order: "up" is not one of'),
+        ("/zudu/api/calls", b'{"colour": 1}', '("colour" unexpected)'),
         (
             "/zudu/api/calls",
             b'{"filter_criteria": {"call_status": ["DONE"]}}',
-            "body.filter_criteria.call_status.0: 'DONE' is not one of",
+            'body.filter_criteria.call_status.0: "DONE" is not one of',
         ),
         (
             "/zudu/api/calls",
             b'{"filter_criteria": {"call_status": "ENDED"}}',
-            "body.filter_criteria.call_status: 'ENDED' is not of type 'array'",
+            'body.filter_criteria.call_status: "ENDED" is not of type "array"',
         ),
         (
             "/zudu/api/calls",
@@ -951,22 +961,22 @@ def test_unknown_route_and_method(client: TestClient, auth: dict[str, str]) -> N
         (
             "/zudu/api/calls",
             b'{"filter_criteria": {"duration_ms": {"lower": 5}}}',
-            "('lower' was unexpected)",
+            '("lower" unexpected)',
         ),
         (
             "/zudu/api/calls",
             b'{"filter_criteria": {"direction": ["INBOUND"]}}',
-            "('direction' was unexpected)",
+            '("direction" unexpected)',
         ),
         (
             "/zudu/api/calls/create-phone-call",
             b'{"to_number": "+12125550101"}',
-            "'from_number' is a required property",
+            '"from_number" is a required property',
         ),
         (
             "/zudu/api/calls/create-phone-call",
             b'{"from_number": 5, "to_number": "+12125550101"}',
-            "body.from_number: 5 is not of type 'string'",
+            'body.from_number: 5 is not of type "string"',
         ),
         (
             "/zudu/api/calls/create-phone-call",
@@ -976,7 +986,7 @@ def test_unknown_route_and_method(client: TestClient, auth: dict[str, str]) -> N
         (
             "/zudu/api/calls/create-phone-call",
             b'{"from_number": "+14155550142", "to_number": "+12125550101", "metadata": 1}',
-            "body.metadata: 1 is not of type 'object'",
+            'body.metadata: 1 is not of type "object"',
         ),
     ],
 )

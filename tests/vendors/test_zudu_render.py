@@ -48,7 +48,9 @@ def test_every_call_fits_the_schema_and_is_consistent(state: VendorSandbox) -> N
             lines = cost["product_costs"]
             assert cost["combined_cost"] == round(sum(p["cost"] for p in lines), 6)
             assert [p["cost"] for p in lines] == [round(c.cost / 100, 6) for c in call.costs]
-            assert cost["total_one_time_price"] == 0
+            once = [round(c.cost / 100, 6) for c in call.costs if c.product.startswith("llm")]
+            assert cost["total_one_time_price"] == round(sum(once), 6)
+            assert isinstance(cost["total_duration_seconds"], int)
 
 
 def test_ids_round_trip(state: VendorSandbox) -> None:

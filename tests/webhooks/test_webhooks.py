@@ -423,10 +423,10 @@ def test_the_control_plane_sets_lists_and_drops_subscriptions(client: TestClient
             {"vendor": "zudu", "url": "sandbox://sink", "tenant": "initech"},
             "tenant: no tenant 'initech'; choose one of acme, globex",
         ),
-        ({"vendor": "retell"}, "body: 'url' is a required property"),
+        ({"vendor": "retell"}, 'body: "url" is a required property'),
         (
             {"vendor": "retell", "url": "sandbox://sink", "secret": "x"},
-            "body: Additional properties are not allowed ('secret' was unexpected)",
+            'body: additional properties are not allowed ("secret" unexpected)',
         ),
     ],
 )
@@ -442,7 +442,7 @@ def test_a_bad_subscription_says_what_to_fix(
 def test_a_bad_filter_says_what_to_fix(client: TestClient) -> None:
     answer = client.get("/_sandbox/webhooks/deliveries?vendor=twilio")
     assert answer.status_code == 400
-    assert answer.json()["message"].startswith("query.vendor: 'twilio' is not one of")
+    assert answer.json()["message"].startswith('query.vendor: "twilio" is not one of')
     answer = client.delete("/_sandbox/webhooks?tenant=initech")
     assert answer.status_code == 400
     assert answer.json()["message"] == "tenant: no tenant 'initech'; choose one of acme, globex"

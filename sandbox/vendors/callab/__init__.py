@@ -33,6 +33,21 @@ class Callab(Vendor):
     webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (
         Example("get-call", "/v1/calls/{call_id}", 200),
+        # The get-call page's own code examples leave out /v1.
+        Example("get-call-unversioned", "/calls/{call_id}", 200),
+        Example("query-calls-unversioned", "/calls/query?per_page=5&sort_column=metadata", 200),
+        Example(
+            "create-call-unversioned",
+            "/calls",
+            200,
+            {"call_from": "+14155550142", "call_to": "+12125550101"},
+        ),
+        Example(
+            "make-call-unversioned",
+            "/calls/make-call",
+            200,
+            {"ai_agent_id": "6f1d2c3b-4a59-4e68-9d7c-1b2a3c4d5e6f", "call_to": "+12125550101"},
+        ),
         Example("query-calls", "/v1/calls/query?per_page=5&sort_column=call_duration", 200),
         Example(
             "create-call",
@@ -59,6 +74,11 @@ class Callab(Vendor):
 
     def render_error(self, error: SandboxError) -> Reply:
         return render_error(error)
+
+    def failed(self, status: int, body: Any) -> bool:
+        # Callab answers some failures, an unknown call among them, 200 with its envelope's
+        # `"status": "error"`.
+        return status >= 400 or (isinstance(body, dict) and body.get("status") == "error")
 
 
 VENDOR = Callab()

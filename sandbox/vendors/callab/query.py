@@ -73,8 +73,8 @@ COLUMNS: tuple[str, ...] = (
     "retry_at",
     "workspace_id",
 )
-# JSON columns have no order and no single value to compare, so they can be neither sorted
-# nor filtered by.
+# JSON columns have no single value to compare, so they cannot be filtered by; three of them
+# are documented sort columns (SORT_COLUMNS).
 OBJECT_COLUMNS = frozenset(
     {"transcript_object", "metadata", "agent_dynamic_variables", "agent_post_call_outcomes"}
 )
@@ -82,6 +82,40 @@ SCALAR_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in OBJECT_CO
 NUMBER_COLUMNS = frozenset({"call_duration", "call_rating", "cost", "latency"})
 BOOLEAN_COLUMNS = frozenset({"is_test"})
 SORT_ALIASES: Mapping[str, str] = {"name": "call_to"}  # Callab: `name` sorts by call_to
+# The sort columns docs.callab.ai/api-reference/campaign-calls/query lists ("Supported Sort
+# Columns"), in its order, `name` aside: the JSON columns among them sort as PostgreSQL
+# orders jsonb (`jsonb_order`).
+SORT_COLUMNS: tuple[str, ...] = (
+    "created_at",
+    "updated_at",
+    "started_at",
+    "ended_at",
+    "call_duration",
+    "call_sid",
+    "call_from",
+    "call_to",
+    "call_provider",
+    "call_status",
+    "call_direction",
+    "call_rating",
+    "call_feedback",
+    "record_url",
+    "transcript",
+    "transcript_language",
+    "is_test",
+    "cost",
+    "price_unit",
+    "latency",
+    "disconnect_reason",
+    "analysis_sentiment",
+    "agent_task_status",
+    "agent_task_feedback",
+    "metadata",
+    "notes",
+    "agent_dynamic_variables",
+    "agent_post_call_outcomes",
+    "retry_at",
+)
 SEARCHED = ("call_to", "notes", "call_feedback", "transcript")
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is")
 ARRAYS = ("filter_columns[]", "filter_operator[]", "filter_values[]")
@@ -107,7 +141,7 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "sort_column",
-        {"enum": ["", *SORT_ALIASES, *SCALAR_COLUMNS], "default": DEFAULT_SORT},
+        {"enum": ["", *SORT_ALIASES, *SORT_COLUMNS], "default": DEFAULT_SORT},
         description="`name` sorts by call_to; nulls sort last ascending, first descending",
     ),
     Param(
@@ -166,12 +200,36 @@ def parse(query: Query) -> CallQuery:
 
 def sort_key(column: str) -> Callable[[Item], tuple[int, Any]]:
     """Nulls after every value, so that ascending puts them last and descending first."""
+    json_column = column in OBJECT_COLUMNS
 
     def key(item: Item) -> tuple[int, Any]:
         value = item[column]
-        return (1, 0) if value is None else (0, value)
+        if value is None:
+            return (1, 0)
+        return (0, jsonb_order(value) if json_column else value)
 
     return key
+
+
+# PostgreSQL's jsonb b-tree order ranks the kinds of value: null < string < number <
+# boolean < array < object.
+_JSONB_RANK: Mapping[type, int] = {str: 1, int: 2, float: 2, bool: 3, list: 4, dict: 5}
+
+
+def jsonb_order(value: Any) -> tuple[Any, ...]:
+    """A sort key that orders JSON values as PostgreSQL orders jsonb: by kind first; objects
+    by their number of pairs, then pair by pair in jsonb's storage order (shorter keys first,
+    then bytewise), key before value; arrays by length, then element by element."""
+    if value is None:
+        return (0,)
+    rank = _JSONB_RANK[type(value)]
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        pairs = tuple(p for k in keys for p in ((1, k), jsonb_order(value[k])))
+        return (rank, len(value), pairs)
+    if isinstance(value, list):
+        return (rank, len(value), tuple(jsonb_order(v) for v in value))
+    return (rank, value)
 
 
 def _sort_column(query: Query) -> str:
@@ -179,10 +237,10 @@ def _sort_column(query: Query) -> str:
     if value is None or value == "":
         return DEFAULT_SORT
     column = SORT_ALIASES.get(value, value)
-    if column not in SCALAR_COLUMNS:
+    if column not in SORT_COLUMNS:
         raise InvalidRequest.one(
             "query.sort_column",
-            f"cannot sort by {value!r}; use name or one of {', '.join(SCALAR_COLUMNS)}",
+            f"cannot sort by {value!r}; use name or one of {', '.join(SORT_COLUMNS)}",
         )
     return column
 
@@ -316,14 +374,25 @@ def _typed(column: str, text: str, location: str) -> Any:
 _Piece = str | re.Pattern[str]
 
 
+# A pattern's length, and the length of a piece holding `_`: finding such a piece costs the
+# text's length times the piece's (a piece of literals alone is found in linear time).
+MAX_PATTERN = 256
+MAX_WILDCARD_PIECE = 32
+
+
 class LikePattern:
-    """An SQL LIKE pattern (`%` any run, `_` one character, backslash escapes), matched in
-    time linear in the pattern and the text together: the pieces between `%` are found left
-    to right, each at its leftmost place, which is where a match must take it. A regex built
-    from the pattern (`.*e.*e.*e...`) would backtrack through every way to place each `%`,
-    and a filter value such as `%e%e%e%e%#` would hold the event loop for seconds."""
+    """An SQL LIKE pattern (`%` any run, `_` one character, backslash escapes). The pieces
+    between `%` are found left to right, each at its leftmost place, which is where a match
+    must take it: the work is linear in the text, times the length of a piece holding `_`
+    (at most MAX_WILDCARD_PIECE). A regex built from the pattern (`.*e.*e.*e...`) would
+    backtrack through every way to place each `%`, and a filter value such as `%e%e%e%e%#`
+    would hold the event loop for seconds. ValueError says when a pattern is too long."""
 
     def __init__(self, pattern: str, *, ignore_case: bool) -> None:
+        if len(pattern) > MAX_PATTERN:
+            raise ValueError(
+                f"a like pattern of {len(pattern)} characters is too long; at most {MAX_PATTERN}"
+            )
         self._fold = ignore_case
         if ignore_case:
             pattern = pattern.lower()
@@ -341,6 +410,11 @@ class LikePattern:
                 pieces[-1].append(None if char == "_" else char)
         if escaped:
             pieces[-1].append("\\")
+        if any(None in p and len(p) > MAX_WILDCARD_PIECE for p in pieces):
+            raise ValueError(
+                f"a like pattern's run between two % that holds _ may be at most "
+                f"{MAX_WILDCARD_PIECE} characters long"
+            )
         self._pieces: list[tuple[_Piece, int]] = [(_piece(p), len(p)) for p in pieces]
 
     def fullmatch(self, text: str) -> bool:
@@ -420,7 +494,10 @@ def _condition(position: int, column: str, operator: str, text: str) -> Predicat
         wants_null = text.lower() == "null"
         return lambda item: (item[column] is None) == wants_null
     if op in ("like", "ilike"):
-        pattern = like_pattern(text, ignore_case=op == "ilike")
+        try:
+            pattern = like_pattern(text, ignore_case=op == "ilike")
+        except ValueError as error:
+            raise InvalidRequest.one(where, str(error)) from None
         return lambda item: item[column] is not None and pattern.fullmatch(_text(item[column]))
     if op == "in":
         accepted = [_typed(column, part.strip(), where) for part in text.split(",")]

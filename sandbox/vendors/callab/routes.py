@@ -168,7 +168,7 @@ def make_call(context: Context) -> Reply:
     return Reply(200, envelope(render_call(call)), "callab/create-call.json")
 
 
-ROUTES = (
+VERSIONED = (
     # /calls/query before /calls/{id}: "query" is no UUID, but the literal route must win.
     Route(
         "GET",
@@ -196,3 +196,17 @@ ROUTES = (
         response_schema="callab/create-call.json",
     ),
 )
+# Callab's reference blocks use https://api.callab.ai/v1, but the get-call page's own cURL,
+# JavaScript and Python examples call https://api.callab.ai/calls/{id}, without /v1. Both
+# spellings are served, every route under each, so a request copied from any example works
+# and /calls/query never falls through to /calls/{id} as an id of "query".
+UNVERSIONED_SUFFIX = "-unversioned"
+UNVERSIONED = tuple(
+    dataclasses.replace(
+        route,
+        path=route.path.removeprefix("/v1"),
+        name=route.name + UNVERSIONED_SUFFIX,
+    )
+    for route in VERSIONED
+)
+ROUTES = VERSIONED + UNVERSIONED

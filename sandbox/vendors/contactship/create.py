@@ -21,13 +21,17 @@ from sandbox.calls.instants import iso_seconds
 from sandbox.calls.model import Agent, Call, Contact, Scenario
 from sandbox.dialect.vendor import Context, Reply
 from sandbox.errors import InvalidRequest, Problem
+from sandbox.vendors.contactship import formats
 from sandbox.vendors.contactship.errors import ContactNotFound
 from sandbox.vendors.contactship.render import VENDOR, agent_id, base, call_id
+from sandbox.webhooks.urls import refusal
 
 SCHEMA = "contactship/create-call.json"
 
 
 def _agent(context: Context, wanted: str) -> Agent:
+    # `agent-<uuid>`, as the docs' example bodies spell it, names the agent <uuid>.
+    wanted = wanted.removeprefix(formats.AGENT_PREFIX)
     for agent in context.tenant.agents:
         if agent_id(agent).lower() == wanted.lower():
             return agent
@@ -125,8 +129,24 @@ def _answer(call: Call, contact_id: str | None) -> Reply:
     return Reply(201, body, SCHEMA)
 
 
+def _webhook_url(context: Context, body: Mapping[str, Any]) -> str | None:
+    """The call's webhook_url, if the sandbox may send to it (sandbox.webhooks.urls): the
+    schema checked its form; link-local and cloud metadata addresses are a 400 unless the
+    sandbox runs with --webhook-allow-link-local, as a validator on the DTO would refuse them
+    (*inferred*: ContactShip documents no rule), before the agent is looked up."""
+    url: str | None = body.get("webhook_url")
+    if url is None:
+        return None
+    allow = context.sandbox.settings.webhook_allow_link_local
+    refused = refusal(url, allow_link_local=allow)
+    if refused is not None:
+        raise InvalidRequest.one("body.webhook_url", refused)
+    return url
+
+
 def single_phone_call(context: Context) -> Reply:
     body = context.body
+    webhook_url = _webhook_url(context, body)
     agent = _agent(context, body["agent_id"])
     contact = Contact(
         id=uuid_from(
@@ -150,7 +170,7 @@ def single_phone_call(context: Context) -> Reply:
         body=body,
         overrides={"contact": {"id": None}},
         # This call's events go there (sandbox/vendors/contactship/webhooks.py).
-        webhook_url=body.get("webhook_url"),
+        webhook_url=webhook_url,
     )
     return _answer(call, None)
 

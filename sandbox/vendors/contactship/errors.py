@@ -18,8 +18,8 @@ API is taken to be NestJS on Express, whose defaults are:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sandbox.dialect.vendor import Reply
 from sandbox.errors import (
@@ -39,12 +39,17 @@ SCHEMA = "contactship/error.json"
 
 
 class ContactNotFound(SandboxError):
-    """single-contact-call named a contact the organisation does not have."""
+    """A request named a contact the organisation does not have (by its id, or by the phone
+    number of a call that is over)."""
 
-    def __init__(self, contact_id: str) -> None:
-        super().__init__(
-            f"contact '{contact_id}' not found: use the contact.id of one of your calls"
+    def __init__(self, contact_id: str, *, by: str = "id") -> None:
+        self.contact_id = contact_id
+        hint = (
+            "use the contact.id of one of your calls"
+            if by == "id"
+            else "use the contact.phone_number of one of your ended calls"
         )
+        super().__init__(f"contact with {by} '{contact_id}' not found: {hint}")
 
 
 def _http(status: int, message: str | list[str], error: str | None = None) -> Reply:
@@ -54,34 +59,61 @@ def _http(status: int, message: str | list[str], error: str | None = None) -> Re
     return Reply(status, body, SCHEMA)
 
 
-_REQUIRED = re.compile(r"'(?P<name>[^']+)' is a required property")
-_UNEXPECTED = re.compile(
-    r"Additional properties are not allowed \((?P<names>.+) (?:was|were) unexpected\)"
-)
-_SENTENCES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (re.compile(r".* is not of type (?P<t>.+)"), lambda m: f"must be of type {m['t']}"),
-    (
-        re.compile(r".* is less than the minimum of (?P<n>.+)"),
-        lambda m: f"must not be less than {m['n']}",
-    ),
-    (
-        re.compile(r".* is greater than the maximum of (?P<n>.+)"),
-        lambda m: f"must not be greater than {m['n']}",
-    ),
-    (re.compile(r".* should be non-empty|.* is too short"), lambda m: "should not be empty"),
-    (
-        re.compile(r".* is not one of \[(?P<v>.*)\]"),
-        lambda m: f"must be one of the following values: {m['v'].replace(chr(39), '')}",
-    ),
-    (
-        re.compile(r".* does not match (?P<p>.+)"),
-        lambda m: f"must match {m['p']} regular expression",
-    ),
-)
+# class-validator's sentence for a value of the wrong JSON type (IsString, IsInt, ...).
+_TYPES: Mapping[str, str] = {
+    "string": "must be a string",
+    "integer": "must be an integer number",
+    "number": "must be a number conforming to the specified constraints",
+    "boolean": "must be a boolean value",
+    "object": "must be an object",
+    "array": "must be an array",
+}
+
+
+def _said(rule: str | None, wanted: tuple[Any, ...]) -> str | None:
+    """class-validator's words for a broken JSON Schema rule, without the field's name."""
+    first = wanted[0] if wanted else None
+    match rule:
+        case "type":
+            kinds = [_TYPES[t] for t in wanted if t in _TYPES]
+            return kinds[0] if kinds else None
+        case "minimum":
+            return f"must not be less than {first}"
+        case "maximum":
+            return f"must not be greater than {first}"
+        case "minLength" if first == 1:
+            return "should not be empty"
+        case "minLength":
+            return f"must be longer than or equal to {first} characters"
+        case "maxLength":
+            return f"must be shorter than or equal to {first} characters"
+        case "minItems" | "minProperties" if first == 1:
+            return "should not be empty"
+        case "minItems":
+            return f"must contain at least {first} elements"
+        case "maxItems":
+            return f"must contain no more than {first} elements"
+        case "enum":
+            return "must be one of the following values: " + ", ".join(map(str, wanted))
+        case "pattern":
+            return formats.DESCRIPTIONS.get(str(first), f"must match {first} regular expression")
+        case "format":
+            return _FORMATS.get(str(first))
+        case _:
+            return None
+
+
+_FORMATS: Mapping[str, str] = {
+    "email": "must be an email",
+    "uri": "must be a URL address",
+    "uuid": "must be a UUID",
+    "date-time": "must be a valid ISO 8601 date string",
+    "date": "must be a valid ISO 8601 date string",
+}
 
 
 def _field(location: str) -> str:
-    for prefix in ("body", "query"):
+    for prefix in ("body", "query", "path"):
         if location == prefix:
             return ""
         if location.startswith(prefix + "."):
@@ -96,21 +128,16 @@ def _join(field: str, name: str) -> str:
 def sentences(problem: Problem) -> list[str]:
     """One problem in class-validator's words, each naming the field it is about."""
     field = _field(problem.location)
-    message = problem.message
-    if found := _REQUIRED.fullmatch(message):
-        return [f"{_join(field, found['name'])} should not be empty"]
-    if found := _UNEXPECTED.fullmatch(message):
-        names = [n.strip().strip("'") for n in found["names"].split(",")]
-        return [f"property {_join(field, n)} should not exist" for n in names]
+    if problem.rule == "required":
+        return [f"{_join(field, str(name))} should not be empty" for name in problem.wanted]
+    if problem.rule == "additionalProperties" and problem.wanted:
+        return [f"property {_join(field, str(name))} should not exist" for name in problem.wanted]
     # A sentence about the whole body (a JSON array sent for an object) names the body.
     subject = field or problem.location
-    known = formats.description(message)
-    if known is not None:
-        return [f"{subject} {known}"]
-    for pattern, sentence in _SENTENCES:
-        if found := pattern.fullmatch(message):
-            return [f"{subject} {sentence(found)}"]
-    return [f"{field} {message}" if field else message]
+    said = _said(problem.rule, problem.wanted)
+    if said is not None:
+        return [f"{subject} {said}"]
+    return [f"{field} {problem.message}" if field else problem.message]
 
 
 _INJECTED: Mapping[int, str] = {

@@ -7,10 +7,17 @@ from typing import Any
 
 from sandbox.calls.model import Call
 from sandbox.dialect.vendor import Context, Param, Reply, Route
-from sandbox.errors import CallNotFound
+from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.http import params
 from sandbox.store.store import Order
 from sandbox.vendors.contactship import formats
+from sandbox.vendors.contactship.contacts import (
+    CALL_HISTORY_SCHEMA,
+    CONTACT_CALLS_PARAMS,
+    CONTACT_CALLS_SCHEMA,
+    call_history,
+    contact_calls,
+)
 from sandbox.vendors.contactship.create import single_contact_call, single_phone_call
 from sandbox.vendors.contactship.errors import ContactNotFound
 from sandbox.vendors.contactship.query import formatted, only
@@ -144,5 +151,25 @@ ROUTES = (
         status=201,
         response_schema="contactship/create-call.json",
         raises=(ContactNotFound("c1d2e3f4-a5b6-7890-cdef-123456789012"),),
+    ),
+    Route(
+        "GET",
+        "/v1/contacts/{contactId}/calls",
+        "contact-calls",
+        contact_calls,
+        query=CONTACT_CALLS_PARAMS,
+        response_schema=CONTACT_CALLS_SCHEMA,
+        raises=(ContactNotFound("c1d2e3f4-a5b6-7890-cdef-123456789012"),),
+    ),
+    Route(
+        "GET",
+        "/v1/contacts/{phoneNumber}/call-history",
+        "contact-call-history",
+        call_history,
+        response_schema=CALL_HISTORY_SCHEMA,
+        raises=(
+            InvalidRequest.one("path.phoneNumber", "must be a valid phone number"),
+            ContactNotFound("+14155552678", by="phone number"),
+        ),
     ),
 )

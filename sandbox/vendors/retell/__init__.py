@@ -10,10 +10,34 @@ from sandbox.calls.model import Call
 from sandbox.dialect.auth import AuthScheme, BearerToken
 from sandbox.dialect.vendor import Example, Reply, Route, Vendor
 from sandbox.errors import SandboxError
+from sandbox.vendors.retell import agents, batch, concurrency, numbers
 from sandbox.vendors.retell.errors import render_error
+from sandbox.vendors.retell.live_routes import LIVE_EXAMPLES
 from sandbox.vendors.retell.render import render_call
 from sandbox.vendors.retell.routes import ROUTES
 from sandbox.vendors.retell.webhooks import WEBHOOKS
+
+# The docs example agent and its number, which every sandbox's default tenant has.
+_AGENT = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD"
+_NUMBER = "+12137771235"
+RESOURCE_EXAMPLES = (
+    Example(
+        "create-batch-call",
+        "/create-batch-call",
+        201,
+        {
+            "from_number": "+14155550142",
+            "name": "First batch call",
+            "tasks": [{"to_number": "+12125550101"}, {"to_number": "+12125550102"}],
+        },
+    ),
+    Example("get-agent", f"/get-agent/{_AGENT}", 200),
+    Example("list-agents", "/v2/list-agents", 200, {}),
+    Example("list-agent-versions", f"/list-agent-versions/{_AGENT}", 200),
+    Example("get-phone-number", f"/get-phone-number/{_NUMBER}", 200),
+    Example("list-phone-numbers", "/v2/list-phone-numbers", 200),
+    Example("get-concurrency", "/get-concurrency", 200),
+)
 
 
 class Retell(Vendor):
@@ -23,7 +47,10 @@ class Retell(Vendor):
     auth: ClassVar[AuthScheme] = BearerToken("api_key")
     # Retell's API is served by Express, which labels JSON with its charset.
     content_type = "application/json; charset=utf-8"
-    routes: ClassVar[tuple[Route, ...]] = ROUTES
+    # The call routes, then what calls point at: batches, agents, numbers, concurrency.
+    routes: ClassVar[tuple[Route, ...]] = (
+        ROUTES + batch.ROUTES + agents.ROUTES + numbers.ROUTES + concurrency.ROUTES
+    )
     lookup_route = "get-call"
     webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (
@@ -38,6 +65,8 @@ class Retell(Vendor):
         ),
         Example("update-call", "/v2/update-call/{call_id}", 200, {"metadata": {"k": "v"}}),
         Example("delete-call", "/v2/delete-call/{call_id}", 204),
+        *LIVE_EXAMPLES,
+        *RESOURCE_EXAMPLES,
     )
 
     def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:

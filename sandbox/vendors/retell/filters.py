@@ -30,7 +30,6 @@ def _dig(item: Item, *path: str) -> Any:
 FIELDS: Mapping[str, Callable[[Item], Any]] = {
     "call_id": lambda i: i.get("call_id"),
     "agent_tag": lambda i: i.get("agent_tag"),
-    "batch_call_id": lambda i: i.get("batch_call_id"),
     "call_status": lambda i: i.get("call_status"),
     "call_type": lambda i: i.get("call_type"),
     "direction": lambda i: i.get("direction"),
@@ -46,6 +45,10 @@ FIELDS: Mapping[str, Callable[[Item], Any]] = {
     "user_sentiment": lambda i: _dig(i, "call_analysis", "user_sentiment"),
     "combined_cost": lambda i: _dig(i, "call_cost", "combined_cost"),
     "e2e_latency_p50": lambda i: _dig(i, "latency", "e2e", "p50"),
+}
+# Fields Retell filters on that its call object does not show: read from the call itself.
+CALL_FIELDS: Mapping[str, Callable[[Call], Any]] = {
+    "batch_call_id": lambda c: c.batch_call_id,
 }
 CUSTOM: Mapping[str, Callable[[Item], Any]] = {
     "metadata": lambda i: i.get("metadata"),
@@ -130,6 +133,9 @@ def v3_predicate(criteria: Mapping[str, Any]) -> Predicate:
                 container = container if isinstance(container, Mapping) else {}
                 if not all(typed(c, container.get(c["key"])) for c in condition):
                     return False
+            elif key in CALL_FIELDS:
+                if not typed(condition, CALL_FIELDS[key](call)):
+                    return False
             elif not typed(condition, FIELDS[key](item)):
                 return False
         return True
@@ -144,6 +150,8 @@ def v2_predicate(criteria: Mapping[str, Any]) -> Predicate:
                 value = item.get("agent_version")
             elif key == "agent_id":
                 value = item.get("agent_id")
+            elif key in CALL_FIELDS:
+                value = CALL_FIELDS[key](call)
             elif "." in key:
                 prefix, _, name = key.partition(".")
                 container = CUSTOM[prefix](item)

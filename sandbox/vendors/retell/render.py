@@ -48,6 +48,11 @@ def agent_id(agent: Agent) -> str:
     return agent.vendor_ids.get("retell") or "agent_" + agent.id.replace("-", "")[:26]
 
 
+def access_token(call: Call) -> str:
+    """The token a web client joins a web call's room with (a JWT's shape; nothing checks it)."""
+    return "eyJhbGciOiJIUzI1NiJ9." + call.id.replace("-", "")
+
+
 def _utterance(turn: Turn) -> dict[str, Any]:
     # Word times in seconds: for whole ms, ms / 1000 is already the nearest double to the
     # value with 3 decimals.
@@ -93,7 +98,7 @@ def render_call(call: Call, *, transcripts: bool = True) -> dict[str, Any]:
         body["direction"] = call.direction
         body["telephony_identifier"] = {"twilio_call_sid": call.telephony_sid}
     else:
-        body["access_token"] = "eyJhbGciOiJIUzI1NiJ9." + call.id.replace("-", "")
+        body["access_token"] = access_token(call)
     body |= {
         "call_id": cid,
         "agent_id": agent_id(call.agent),

@@ -13,10 +13,15 @@ from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.store.store import Order, SortKey
 from sandbox.vendors.retell.filters import Predicate, v2_predicate, v3_predicate
+from sandbox.vendors.retell.idempotency import (
+    IDEMPOTENCY_KEY,
+    idempotency_record,
+    idempotent_call,
+)
+from sandbox.vendors.retell.live_routes import CONFLICT, LIVE_ROUTES
 from sandbox.vendors.retell.render import agent_id, call_id, render_call
+from sandbox.vendors.retell.storage import storage_overrides
 
-# data_storage_setting only moves towards keeping less (Retell: "cannot be downgraded").
-_STORAGE_RANK = {"everything": 0, "everything_except_pii": 1, "basic_attributes_only": 2}
 _ORDER: Mapping[str, Order] = {"descending": "desc", "ascending": "asc"}
 
 
@@ -45,18 +50,28 @@ def create_phone_call(context: Context) -> Reply:
     if not body.get("ignore_e164_validation", False):
         require_e164(body, "from_number", "to_number")
     agent = _agent(context, body)
-    call = context.create_call(
-        lambda cid, now: new_call(
-            cid,
-            now,
-            tenant=context.tenant.id,
-            agent=agent,
-            from_number=body["from_number"],
-            to_number=body["to_number"],
-            metadata=body.get("metadata"),
-            dynamic_variables=body.get("retell_llm_dynamic_variables"),
-        ),
-    )
+    key = body.get("idempotency_key")
+    remembered = {IDEMPOTENCY_KEY: idempotency_record(key, body)} if key is not None else None
+    # Looking for the key's call and creating one hold the tenant, so that two retries sent
+    # at once make one call.
+    with context.sandbox.store.mutation(context.tenant.id):
+        if key is not None:
+            earlier = idempotent_call(context, key, body)
+            if earlier is not None:
+                return Reply(201, render_call(earlier), "retell/call.json")
+        call = context.create_call(
+            lambda cid, now: new_call(
+                cid,
+                now,
+                tenant=context.tenant.id,
+                agent=agent,
+                from_number=body["from_number"],
+                to_number=body["to_number"],
+                metadata=body.get("metadata"),
+                dynamic_variables=body.get("retell_llm_dynamic_variables"),
+                vendor_overrides=remembered,
+            ),
+        )
     return Reply(201, render_call(call), "retell/call.json")
 
 
@@ -67,18 +82,9 @@ def update_call(context: Context) -> Reply:
     if "metadata" in body:
         changes["metadata"] = body["metadata"]
     if "data_storage_setting" in body:
-        now = (current.vendor_overrides.get("retell") or {}).get(
-            "data_storage_setting", "everything"
+        changes["vendor_overrides"] = storage_overrides(
+            current, body["data_storage_setting"], "body.data_storage_setting"
         )
-        wanted = body["data_storage_setting"]
-        if _STORAGE_RANK[wanted] < _STORAGE_RANK[now]:
-            raise InvalidRequest.one(
-                "body.data_storage_setting",
-                f"cannot be downgraded from {now!r} to the less restrictive {wanted!r}",
-            )
-        overrides = dict(current.vendor_overrides)
-        overrides["retell"] = {**overrides.get("retell", {}), "data_storage_setting": wanted}
-        changes["vendor_overrides"] = overrides
     # custom_attributes must name org-level attributes; the sandbox has none, and Retell
     # ignores unknown keys, so they are accepted and dropped.
     updated = context.sandbox.store.update(context.tenant.id, current.id, **changes)
@@ -173,6 +179,7 @@ ROUTES = (
         "retell/create-phone-call.request.json",
         status=201,
         response_schema="retell/call.json",
+        raises=(CONFLICT,),
     ),
     Route(
         "PATCH",
@@ -183,4 +190,5 @@ ROUTES = (
         response_schema="retell/call.json",
     ),
     Route("DELETE", "/v2/delete-call/{call_id}", "delete-call", delete_call, status=204),
+    *LIVE_ROUTES,
 )

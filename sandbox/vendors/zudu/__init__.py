@@ -16,6 +16,7 @@ from sandbox.vendors.zudu.auth import KEY_HEADER, SECRET_HEADER, KeyAndSecret, f
 from sandbox.vendors.zudu.errors import render_error
 from sandbox.vendors.zudu.render import render_call
 from sandbox.vendors.zudu.routes import ROUTES
+from sandbox.vendors.zudu.webcall import answer as web_call_answer
 from sandbox.vendors.zudu.webhooks import WEBHOOKS
 
 _CALL_ID = re.compile(r"call_[0-9a-f]{32}")
@@ -38,6 +39,12 @@ class Zudu(Vendor):
         Example("update-call", "/api/calls/{call_id}", 200, {"metadata": {"k": "v"}}),
         Example("delete-call", "/api/calls/{call_id}", 200),
         Example(
+            "create-web-call",
+            "/api/calls/create-web-call",
+            200,
+            {"agent_id": "agent_6f1d2c3b-4a59-4e68-9d7c-1b2a3c4d5e6f", "metadata": {"k": "v"}},
+        ),
+        Example(
             "create-phone-call",
             "/api/calls/create-phone-call",
             200,
@@ -47,6 +54,8 @@ class Zudu(Vendor):
 
     def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
         yield "zudu/call.json", render_call(call)
+        if call.call_type == "web_call":
+            yield "zudu/create-web-call.json", web_call_answer(call)
 
     def format_id(self, canonical_id: str) -> str:
         return "call_" + canonical_id.replace("-", "")

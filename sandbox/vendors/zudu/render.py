@@ -3,8 +3,9 @@
 Zudu's call object is a Retell clone with its own spellings: UPPERCASE enums, every instant
 in epoch ms (word `start`/`end` too: wall-clock ms, not seconds of audio), `call_duration`
 in ms, an `events` log, and money in US dollars (the docs' example bills 0.15 for a call, so
-dollars, not Retell's cents). Fields are always present: what a call has not reached yet is
-null (or an empty list), as Zudu's "create call" example shows for a fresh call.
+dollars, not Retell's cents) with unit prices per minute. Fields are always present: what a
+call has not reached yet is null (or an empty list), as Zudu's "create call" example shows for
+a fresh call.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.calls.ids import sibling_sid
 from sandbox.calls.model import Agent, Call, Scenario, Turn
 from sandbox.calls.rendering import latency_summary, weave_tool_calls, with_overrides
 
@@ -31,6 +33,24 @@ STATUS: Mapping[Scenario, str] = {
     Scenario.SCHEDULED: "SCHEDULED",
 }
 CALL_STATUSES = ("REGISTERED", "ONGOING", "ENDED", "ERROR", "SCHEDULED")
+# Zudu's create-phone-call example answers `call_status: "ONGOING"` for the call it has just
+# "created and initiated": a phone call placed through the API is being dialled, and Zudu
+# shows it ONGOING from then on, ringing or talking, until it ends. The population's queued
+# calls (waiting for their turn to dial, never initiated by a client) stay REGISTERED, and so
+# does a call whose schedule a DELETE cancelled (routes.py pins it REGISTERED).
+DIALLING = "ONGOING"
+
+
+def status(call: Call) -> str:
+    """The call's `call_status`, before any override."""
+    dialling = (
+        call.scenario is Scenario.QUEUED
+        and call.source == "created"
+        and call.call_type == "phone_call"
+    )
+    return DIALLING if dialling else STATUS[call.scenario]
+
+
 CALL_TYPE: Mapping[str, str] = {"phone_call": "PHONE_CALL", "web_call": "WEB_CALL"}
 DIRECTION: Mapping[str, str] = {"inbound": "INBOUND", "outbound": "OUTBOUND"}
 ROLE: Mapping[str, str] = {"agent": "assistant", "user": "user"}
@@ -43,6 +63,10 @@ SENTIMENT: Mapping[str, str] = {
 # The docs print latency stats in this order.
 _LATENCY_KEYS = ("max", "min", "num", "p50", "p90", "p95", "p99", "values")
 _DOLLAR_PLACES = 6
+# The products Zudu bills once per call: in its documented example the llm_usage line (0.05)
+# is the total_one_time_price and is left out of total_duration_unit_price, while the
+# inbound_call line is priced by the minute. The canonical LLM lines (llm_...) are billed so.
+ONE_TIME_PREFIX = "llm"
 
 
 def call_id(call: Call) -> str:
@@ -164,25 +188,41 @@ def _latency(call: Call) -> dict[str, Any] | None:
     return result
 
 
+def per_minute(cents_per_second: float) -> float:
+    """A canonical per-second price in cents as Zudu quotes it: dollars per minute."""
+    return round(cents_per_second * 60 / 100, _DOLLAR_PLACES)
+
+
+def one_time(product: str) -> bool:
+    """Whether Zudu bills a product once per call rather than by the minute."""
+    return product.startswith(ONE_TIME_PREFIX)
+
+
 def _cost(call: Call) -> dict[str, Any] | None:
-    """Billed once the call is over, in dollars; unit prices are dollars per second."""
+    """Billed once the call is over, in dollars, with the arithmetic of Zudu's documented
+    example: unit prices per minute (inbound_call at 0.02 for 300 s costs 0.10), a whole
+    number of seconds, the duration's unit price summing the per-minute lines only (0.02), the
+    one-time price summing the LLM lines (0.05), and combined_cost summing every line (0.15),
+    which is the canonical cost every vendor shows."""
     if call.end_ms is None:
         return None
-    seconds = (call.duration_ms or 0) / 1000 if call.scenario.connected else 0.0
+    connected = call.scenario.connected
+    seconds = round((call.duration_ms or 0) / 1000) if connected else 0
     lines: list[dict[str, Any]] = [
-        {"product": c.product, "cost": _dollars(c.cost), "unit_price": _dollars(c.unit_price)}
+        {"product": c.product, "cost": _dollars(c.cost), "unit_price": per_minute(c.unit_price)}
         for c in call.costs
     ]
+    timed = [line for line in lines if not one_time(line["product"])]
+    once = [line for line in lines if one_time(line["product"])]
     return {
         # The sum of the rounded lines, so the lines always add up to the total.
         "combined_cost": round(sum(line["cost"] for line in lines), _DOLLAR_PLACES),
         "product_costs": lines,
-        "total_duration_seconds": round(seconds, 3),
+        "total_duration_seconds": seconds,
         "total_duration_unit_price": round(
-            sum(line["unit_price"] for line in lines), _DOLLAR_PLACES
+            sum(line["unit_price"] for line in timed), _DOLLAR_PLACES
         ),
-        # The sandbox bills per second only: no one-time fees.
-        "total_one_time_price": 0,
+        "total_one_time_price": round(sum(line["cost"] for line in once), _DOLLAR_PLACES),
     }
 
 
@@ -198,10 +238,11 @@ def _analysis(call: Call) -> dict[str, Any] | None:
 
 
 def _telephony(call: Call) -> dict[str, str] | None:
-    """Twilio's call SID once a phone call was dialled; the conference shares its suffix."""
+    """Twilio's call SID once a phone call was dialled, and its conference's SID: an id of
+    its own (Twilio draws every SID separately), derived from the call's."""
     if call.call_type != "phone_call" or call.start_ms is None:
         return None
-    return {"call_sid": call.telephony_sid, "conference_sid": "CF" + call.telephony_sid[2:]}
+    return {"call_sid": call.telephony_sid, "conference_sid": sibling_sid("CF", call.telephony_sid)}
 
 
 def render_call(call: Call) -> dict[str, Any]:
@@ -214,7 +255,7 @@ def render_call(call: Call) -> dict[str, Any]:
         "agent_id": agent_id(call.agent),
         "call_id": cid,
         "organization_id": organization_id(call.tenant),
-        "call_status": STATUS[call.scenario],
+        "call_status": status(call),
         "call_type": CALL_TYPE[call.call_type],
         "direction": DIRECTION[call.direction],
         "from_number": caller,
@@ -260,7 +301,7 @@ def facts(call: Call) -> dict[str, Any]:
     without rendering the transcript's every word for each call of the population."""
     body = {
         "agent_id": agent_id(call.agent),
-        "call_status": STATUS[call.scenario],
+        "call_status": status(call),
         "call_type": CALL_TYPE[call.call_type],
         "call_duration": call.duration_ms,
         "start_timestamp": call.start_ms,

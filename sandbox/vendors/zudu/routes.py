@@ -12,6 +12,7 @@ from sandbox.calls.created import new_call, placing_agent, require_e164
 from sandbox.calls.model import Agent, Call, Scenario
 from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
+from sandbox.vendors.zudu.envelope import success
 from sandbox.vendors.zudu.listing import (
     QUERY_PARAMS,
     Listing,
@@ -28,12 +29,9 @@ from sandbox.vendors.zudu.render import (
     organization_id,
     render_call,
 )
+from sandbox.vendors.zudu.webcall import create_web_call
 
 CANCELLED = "Scheduled call cancelled - converted to regular call"
-
-
-def success(message: str, data: Any) -> dict[str, Any]:
-    return {"message": message, "status": "success", "error": None, "data": data}
 
 
 def _call(context: Context, organization: str = "") -> Call:
@@ -141,7 +139,8 @@ def _cancel_schedule(context: Context, current: Call, organization: str) -> Repl
         current.id,
         scenario=Scenario.QUEUED,
         scheduled_ms=None,
-        vendor_overrides=_overrides(current, events=log, call_status=None),
+        # "Converted to regular call": registered, whoever created it (not dialling).
+        vendor_overrides=_overrides(current, events=log, call_status="REGISTERED"),
     )
     assert updated is not None
     rendered = render_call(updated)
@@ -210,6 +209,14 @@ def create_phone_call(context: Context) -> Reply:
 
 
 ROUTES = (
+    Route(
+        "POST",
+        "/api/calls/create-web-call",
+        "create-web-call",
+        create_web_call,
+        "zudu/create-web-call.request.json",
+        response_schema="zudu/create-web-call.json",
+    ),
     Route("GET", "/api/calls/{callId}", "get-call", get_call, response_schema="zudu/get.json"),
     Route(
         "POST",

@@ -1,0 +1,187 @@
+"""uvicorn's two HTTP/1.1 parsers, with the read limits uvicorn lacks for slow clients.
+
+uvicorn closes an idle keep-alive connection (`timeout_keep_alive`) but waits for ever for the
+rest of a request: a client that sends a header byte every few seconds, or a body that never
+ends on a route that answers without reading it, holds its connection (and a file descriptor)
+until the process runs out of them. Node, under Express and NestJS, bounds both
+(`headersTimeout`, `requestTimeout`). These protocols add:
+
+- a head timer: a request's head (request line and headers) must be complete within
+  `header_timeout_s` of its first byte, or of the connection opening; otherwise the connection
+  is closed without an answer (which vendor's shape would it take? the path is not read yet);
+- a connection whose answer is complete while its request body is still arriving is closed
+  (nothing after that body could be read as the next request).
+
+A body the app reads that has not all come within `Settings.body_timeout_s` (stalled, or
+dripped without end) gets the vendor's 408 from the pipeline (`sandbox.http.pipeline`).
+
+The timeout travels in `SandboxConfig`, which uvicorn hands to every protocol it builds and
+pickles for every worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from typing import Any, Literal
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from sandbox.settings import Settings
+
+HEADER_TIMEOUT_S = Settings().header_timeout_s  # 10 s
+# Node's keepAliveTimeout, and uvicorn's own default: an idle keep-alive connection is closed
+# this long after its last answer.
+KEEP_ALIVE_S = 5
+
+Parser = Literal["auto", "h11", "httptools"]
+
+
+class SandboxConfig(uvicorn.Config):
+    """uvicorn's Config with the sandbox's protocols and their head timeout."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        parser: Parser = "auto",
+        header_timeout_s: float = HEADER_TIMEOUT_S,
+        **options: Any,
+    ) -> None:
+        if not header_timeout_s > 0:
+            raise ValueError(f"header_timeout_s must be > 0, not {header_timeout_s!r}")
+        options.setdefault("timeout_keep_alive", KEEP_ALIVE_S)
+        super().__init__(app, http=protocol_class(parser), **options)
+        self.header_timeout_s = header_timeout_s
+
+
+def _header_timeout(config: uvicorn.Config) -> float:
+    seconds: float = getattr(config, "header_timeout_s", HEADER_TIMEOUT_S)
+    return seconds
+
+
+class _HeadTimer:
+    """One connection's head timer: armed when a head is awaited, cancelled when it is
+    complete, and closing the connection if it fires first."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        self._loop = loop
+        self._seconds = seconds
+        self._handle: asyncio.TimerHandle | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._handle is not None
+
+    def arm(self, transport: asyncio.BaseTransport) -> None:
+        if self._handle is None:
+            self._handle = self._loop.call_later(self._seconds, self._expire, transport)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _expire(self, transport: asyncio.BaseTransport) -> None:
+        self._handle = None
+        _close(transport)
+
+
+def _close(transport: asyncio.BaseTransport) -> None:
+    """Close the connection; what was written before is still sent."""
+    if not transport.is_closing():
+        transport.close()
+
+
+class SlowClientH11(H11Protocol):
+    """uvicorn's h11 protocol, with the head timer. h11 has no parser callbacks: a head is
+    awaited while the client's side of the connection is IDLE (no request read yet)."""
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._head_timer = _HeadTimer(self.loop, _header_timeout(config))
+
+    def _awaiting_head(self) -> bool:
+        return self.conn.their_state is h11.IDLE
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer.arm(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if data and self._awaiting_head():  # (the first byte of a new request)
+            self._head_timer.arm(self.transport)
+        super().data_received(data)
+        if not self._awaiting_head():
+            self._head_timer.cancel()
+
+    def on_response_complete(self) -> None:
+        answered_early = self.conn.their_state is h11.SEND_BODY
+        super().on_response_complete()
+        if answered_early:
+            _close(self.transport)  # (answered while the body is still coming)
+        elif self._awaiting_head() and self.conn.trailing_data[0]:
+            # A request sent behind this one (pipelined) has arrived in part already.
+            self._head_timer.arm(self.transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_timer.cancel()
+        super().connection_lost(exc)
+
+
+def _httptools_protocol() -> type[asyncio.Protocol] | None:
+    if importlib.util.find_spec("httptools") is None:
+        return None
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class SlowClientHttpTools(HttpToolsProtocol):
+        """uvicorn's httptools protocol, with the head timer, armed by the parser's own
+        callbacks: the first byte of a message, and its headers complete."""
+
+        def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+            super().__init__(config, *args, **kwargs)
+            self._head_timer = _HeadTimer(self.loop, _header_timeout(config))
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._head_timer.arm(transport)
+
+        def on_message_begin(self) -> None:
+            self._head_timer.arm(self.transport)
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._head_timer.cancel()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            # (with no request queued behind it, `cycle` is the one just answered)
+            answered_early = not self.pipeline and self.cycle.more_body
+            super().on_response_complete()
+            if answered_early:
+                _close(self.transport)  # (answered while the body is still coming)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head_timer.cancel()
+            super().connection_lost(exc)
+
+    SlowClientHttpTools.__module__ = __name__
+    SlowClientHttpTools.__qualname__ = "SlowClientHttpTools"
+    return SlowClientHttpTools
+
+
+# Module attributes, so that a Config naming one pickles for uvicorn's worker processes.
+SlowClientHttpTools = _httptools_protocol()
+
+
+def protocol_class(parser: Parser) -> type[asyncio.Protocol]:
+    """The protocol for `parser`; "auto" is uvicorn's choice: httptools when installed."""
+    if parser == "h11":
+        return SlowClientH11
+    if SlowClientHttpTools is None:
+        if parser == "httptools":
+            raise ValueError("the httptools parser is not installed")
+        return SlowClientH11
+    return SlowClientHttpTools
