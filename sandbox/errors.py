@@ -26,10 +26,15 @@ class Unauthorized(SandboxError):
 
 
 class RouteNotFound(SandboxError):
-    def __init__(self, method: str, path: str) -> None:
-        super().__init__(f"no route {method} {path}: check the method and the path")
+    """No route takes this method and path. `unserved` says, for an endpoint the vendor does
+    document, that the sandbox does not emulate it (the request was right, the sandbox is
+    the limit)."""
+
+    def __init__(self, method: str, path: str, *, unserved: str | None = None) -> None:
+        super().__init__(unserved or f"no route {method} {path}: check the method and the path")
         self.method = method
         self.path = path
+        self.unserved = unserved
 
 
 class CallNotFound(SandboxError):

@@ -5,6 +5,7 @@ that is usually the bug."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,14 @@ def matching(entry: Mapping[str, Any], criteria: Mapping[str, Any]) -> list[str]
 
 
 def describe(criteria: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name}={value!r}" for name, value in criteria.items()) or "(any request)"
+    return ", ".join(f"{name}={_json(value)}" for name, value in criteria.items()) or (
+        "(any request)"
+    )
+
+
+def _json(value: Any) -> str:
+    """A journal value as JSON spells it (`null`, `"retell"`), as the journal shows it."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def line(entry: Mapping[str, Any]) -> str:
@@ -51,7 +59,7 @@ def check_called(
         lines.append(f"Near misses (match some of {describe(wanted)}):")
         for entry in near[:SHOWN]:
             differs = "; ".join(
-                f"{name} is {entry.get(name)!r}, not {value!r}"
+                f"{name} is {_json(entry.get(name))}, not {_json(value)}"
                 for name, value in wanted.items()
                 if entry.get(name) != value
             )

@@ -170,17 +170,37 @@ class Route:
     def __post_init__(self) -> None:
         # Match on the raw (still percent-encoded) path, as Express and most vendor stacks do:
         # `a%2Fb` is one path segment whose value is 'a/b', not two segments.
-        regex = _PARAM.sub(
-            lambda m: f"(?P<{m.group(1)}>[^/]+)",
-            re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"),
-        )
-        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+        object.__setattr__(self, "pattern", _path_pattern(self.path))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
         found = self.pattern.match(raw_path)
         if found is None:
             return None
         return {k: unquote(v) for k, v in found.groupdict().items()}
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    """A documented path (`/calls/{id}`) as a pattern over raw paths, one segment a parameter."""
+    regex = _PARAM.sub(
+        lambda m: f"(?P<{m.group(1)}>[^/]+)",
+        re.escape(path).replace(r"\{", "{").replace(r"\}", "}"),
+    )
+    return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Unserved:
+    """An endpoint the vendor documents and the sandbox does not emulate: a request to it gets
+    the vendor's not-found, with a hint that says so and what to do instead (not that the
+    client got the path wrong)."""
+
+    method: str
+    path: str  # below the mount, in the docs' form
+    instead: str
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", _path_pattern(self.path))
 
 
 class Vendor:
@@ -195,6 +215,8 @@ class Vendor:
     auth: ClassVar[AuthScheme]
     content_type: ClassVar[str] = "application/json"
     routes: ClassVar[Sequence[Route]]
+    # Endpoints the vendor documents that the sandbox does not serve (see Unserved).
+    unserved: ClassVar[Sequence[Unserved]] = ()
     # The name of the route that fetches one call by id (its one path parameter). Its answer
     # must depend only on the path, the query, the tenant and that call as `find_call` gives
     # it: the pipeline keeps the bytes and answers them again while those stay the same.
@@ -205,6 +227,17 @@ class Vendor:
     def renderings(self, call: Call) -> Iterable[tuple[str, Any]]:
         """Every shape this vendor renders a call in, with its schema (for `call-sandbox check`)."""
         raise NotImplementedError
+
+    def not_served(self, method: str, raw_path: str) -> str | None:
+        """What to tell a client whose request no route matched, when the vendor documents
+        that endpoint: that the sandbox does not emulate it, and what to do instead."""
+        for unserved in self.unserved:
+            if unserved.method == method and unserved.pattern.match(raw_path):
+                return (
+                    f"{method} {unserved.path} is a {self.title} endpoint the sandbox does not "
+                    f"emulate: {unserved.instead}"
+                )
+        return None
 
     def lookup_path(self, external_id: str) -> str:
         """The path below the mount that fetches one call (for `call-sandbox show`)."""

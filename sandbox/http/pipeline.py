@@ -256,7 +256,8 @@ class VendorApp:
     def _route(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
         found = self._find(method, raw_path)
         if found is None:
-            raise RouteNotFound(method, raw_path)
+            unserved = self.vendor.not_served(_HEAD_AS.get(method, method), raw_path)
+            raise RouteNotFound(method, raw_path, unserved=unserved)
         return found
 
     def _find(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:

@@ -168,16 +168,16 @@ def test_assert_called_counts_and_names_the_near_misses(handle: SandboxHandle) -
         journal.assert_called(vendor="retell", route="get-call", tenant="globex", status=200)
     path = f"/retell/v2/get-call/{DOCS_CALL}"
     assert str(failed.value) == (
-        "expected a request matching vendor='retell', route='get-call', tenant='globex', "
+        'expected a request matching vendor="retell", route="get-call", tenant="globex", '
         "status=200 at least once; found 0 among 3 journal entries\n"
-        "Near misses (match some of vendor='retell', route='get-call', tenant='globex', "
+        'Near misses (match some of vendor="retell", route="get-call", tenant="globex", '
         "status=200):\n"
         f"  #1 GET {path} -> 200 (vendor=retell, route=get-call, tenant=acme): "
-        "tenant is 'acme', not 'globex'\n"
+        'tenant is "acme", not "globex"\n'
         f"  #2 GET {path} -> 422 (vendor=retell, route=get-call, tenant=globex): "
         "status is 422, not 200\n"
         "  #3 POST /retell/v3/list-calls -> 200 (vendor=retell, route=list-calls, "
-        "tenant=globex): route is 'list-calls', not 'get-call'"
+        'tenant=globex): route is "list-calls", not "get-call"'
     )
     with pytest.raises(AssertionError, match=r"found 2 among 3 journal entries\nMatching:\n  #1"):
         journal.assert_called(route="get-call", times=1)

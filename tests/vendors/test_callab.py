@@ -1071,3 +1071,23 @@ def test_oversized_body_is_413(
     assert (body["status"], body["data"]) == ("error", "")
     assert "smaller body" in body["message"]
     assert ro_state.store.snapshot() == before
+
+
+def test_a_documented_endpoint_the_sandbox_does_not_emulate_says_so(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """Callab's campaign update is in its docs: the sandbox's not-found tells the truth (the
+    path is right, the sandbox does not emulate it) rather than blaming the client."""
+    answer = client.post("/callab/compaign/v1/campaign/update/42", json={}, headers=auth)
+    hint = (
+        "POST /compaign/v1/campaign/update/{id} is a Callab endpoint the sandbox does not "
+        "emulate: campaigns are not emulated; the sandbox's calls carry the campaign_id of "
+        "their agent from the fixtures"
+    )
+    assert answer.status_code == 404
+    assert answer.headers["x-sandbox-hint"] == hint
+    assert answer.json() == {"status": "error", "message": hint, "data": ""}
+    elsewhere = client.post("/callab/v1/campaigns", json={}, headers=auth)
+    assert elsewhere.headers["x-sandbox-hint"] == (
+        "no route POST /v1/campaigns: check the method and the path"
+    )

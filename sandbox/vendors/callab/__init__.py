@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from sandbox.calls.model import Call
 from sandbox.dialect.auth import AuthScheme, BearerToken
-from sandbox.dialect.vendor import Example, Reply, Route, Vendor
+from sandbox.dialect.vendor import Example, Reply, Route, Unserved, Vendor
 from sandbox.errors import SandboxError
 from sandbox.vendors.callab.errors import render_error
 from sandbox.vendors.callab.render import envelope, render_call
@@ -29,6 +29,22 @@ class Callab(Vendor):
     # Callab's backend is Rust, whose JSON responses carry no charset parameter.
     content_type = "application/json"
     routes: ClassVar[tuple[Route, ...]] = ROUTES
+    # Callab's other resources, documented beside its calls (campaigns under the docs'
+    # own `compaign` spelling, and its webhook flow): the sandbox emulates calls only.
+    unserved: ClassVar[tuple[Unserved, ...]] = (
+        Unserved(
+            "POST",
+            "/compaign/v1/campaign/update/{id}",
+            "campaigns are not emulated; the sandbox's calls carry the campaign_id of their "
+            "agent from the fixtures",
+        ),
+        Unserved(
+            "POST",
+            "/webhook/flow/company/outbound",
+            "webhook flows are not emulated; the sandbox sends Callab's webhooks itself: "
+            "subscribe with PUT /_sandbox/webhooks",
+        ),
+    )
     lookup_route = "get-call"
     webhooks = WEBHOOKS
     examples: ClassVar[tuple[Example, ...]] = (

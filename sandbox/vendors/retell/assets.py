@@ -8,6 +8,7 @@ generated call, a pure function of the seed's reference instant and the agent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from sandbox.calls.fixtures import FixtureSet
@@ -25,7 +26,10 @@ class AssetNotFound(CallNotFound):
 
     def __init__(self, kind: str, asset_id: str, known: Sequence[str]) -> None:
         super().__init__(asset_id)
-        self.detail = f"no {kind} {asset_id!r} under this API key; the tenant has {list(known)}"
+        self.detail = (
+            f"no {kind} {json.dumps(asset_id)} under this API key; the tenant has "
+            f"{json.dumps(list(known))}"
+        )
         self.args = (self.detail,)
         self.kind = kind
 
