@@ -86,6 +86,25 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def foreground_config(
+    app: Any, *, host: str, port: int, header_timeout_s: float, **options: Any
+) -> SandboxConfig:
+    """How `serve` runs uvicorn (one process or the workers' supervisor): the sandbox's
+    protocols and logging, no uvicorn access log (the sandbox writes its own), and a stop
+    that waits at most GRACEFUL_SHUTDOWN_S for requests in flight."""
+    return SandboxConfig(
+        app,
+        header_timeout_s=header_timeout_s,
+        host=host,
+        port=port,
+        log_config=log_config(),
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **options,
+    )
+
+
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything is printed: a busy port (another sandbox
     still running) is an error at once, not a banner followed by uvicorn's. It is bound as
@@ -114,15 +133,8 @@ def run(
     """Serve `app` in the foreground until SIGINT or SIGTERM (what `uvicorn.run` does, with
     the sandbox's protocols), on `sock` when it is already bound."""
     tune_gc()
-    config = SandboxConfig(
-        ServedConnections(app),
-        header_timeout_s=header_timeout_s,
-        host=host,
-        port=port,
-        log_config=log_config(),
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    config = foreground_config(
+        ServedConnections(app), host=host, port=port, header_timeout_s=header_timeout_s
     )
     server = uvicorn.Server(config)
     with exit_zero_on_sigterm(), contextlib.suppress(KeyboardInterrupt):

@@ -23,7 +23,6 @@ from typing import Any
 from uvicorn.supervisors import Multiprocess
 
 from sandbox.http.connection import ServedConnections
-from sandbox.serve.protocols import SandboxConfig
 from sandbox.settings import Settings
 
 ENVIRONMENT = "CALL_SANDBOX_SETTINGS"
@@ -87,23 +86,19 @@ def run(
 ) -> None:
     """Serve with `workers` processes in the foreground until SIGINT or SIGTERM; uvicorn's
     supervisor stops every worker (each finishing its requests in flight) and returns."""
-    from sandbox.serve.server import GRACEFUL_SHUTDOWN_S, exit_zero_on_sigterm, log_config
+    from sandbox.serve.server import exit_zero_on_sigterm, foreground_config
 
     os.environ[ENVIRONMENT] = settings_to_json(settings)
     os.environ[SUPERVISOR] = str(os.getpid())
     # What `uvicorn.run` does for workers, with the sandbox's protocols (the config, head
     # timeout included, is pickled for each worker process).
-    config = SandboxConfig(
+    config = foreground_config(
         FACTORY,
+        host=host,
+        port=port,
         header_timeout_s=settings.header_timeout_s,
         factory=True,
         workers=workers,
-        host=host,
-        port=port,
-        log_config=log_config(),
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     with exit_zero_on_sigterm(), contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock if sock is not None else config.bind_socket()]).run()

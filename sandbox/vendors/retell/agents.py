@@ -115,10 +115,7 @@ def list_agents(context: Context) -> Reply:
         order=lambda i: (i["user_modified_timestamp"], i["agent_id"]),
         key=lambda i: str(i["agent_id"]),
     )
-    body: dict[str, Any] = {"items": chunk, "has_more": following is not None}
-    if following is not None:
-        body["pagination_key"] = following
-    return Reply(200, body, "retell/list-agents.json")
+    return Reply(200, paging.paged(chunk, following), "retell/list-agents.json")
 
 
 def list_agent_versions(context: Context) -> Reply:
@@ -140,10 +137,7 @@ def list_agent_versions(context: Context) -> Reply:
         order=lambda i: i["version"],
         key=lambda i: str(i["version"]),
     )
-    body: dict[str, Any] = {"items": chunk, "has_more": following is not None}
-    if following is not None:
-        body["pagination_key"] = following
-    return Reply(200, body, "retell/list-agent-versions.json")
+    return Reply(200, paging.paged(chunk, following), "retell/list-agent-versions.json")
 
 
 ROUTES = (

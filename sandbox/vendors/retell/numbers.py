@@ -57,10 +57,7 @@ def list_phone_numbers(context: Context) -> Reply:
         order=lambda i: (i["last_modification_timestamp"], i["phone_number"]),
         key=lambda i: str(i["phone_number"]),
     )
-    body: dict[str, Any] = {"items": chunk, "has_more": following is not None}
-    if following is not None:
-        body["pagination_key"] = following
-    return Reply(200, body, "retell/list-phone-numbers.json")
+    return Reply(200, paging.paged(chunk, following), "retell/list-phone-numbers.json")
 
 
 ROUTES = (

@@ -73,3 +73,12 @@ def page(
     chunk = ranked[start : start + paging.limit]
     more = start + paging.limit < len(ranked)
     return chunk, key(chunk[-1]) if more and chunk else None
+
+
+def paged(chunk: list[dict[str, Any]], following: str | None) -> dict[str, Any]:
+    """A list answer of Retell's newer list endpoints: the page, whether more follow, and the
+    key of the next page when they do."""
+    body: dict[str, Any] = {"items": chunk, "has_more": following is not None}
+    if following is not None:
+        body["pagination_key"] = following
+    return body
