@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from sandbox.calls.lifecycle import Phase
 from sandbox.calls.model import Call
 
-MAX_ANSWERS = 1024
+MAX_ANSWERS = 512
 MAX_BYTES = 16 * 1024 * 1024
 
 Key = tuple[str, str, bytes, str]  # vendor, raw path, raw query string, tenant

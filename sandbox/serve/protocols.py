@@ -64,29 +64,52 @@ def _header_timeout(config: uvicorn.Config) -> float:
 
 class _HeadTimer:
     """One connection's head timer: armed when a head is awaited, cancelled when it is
-    complete, and closing the connection if it fires first."""
+    complete, and closing the connection if it fires first.
+
+    Arming and cancelling only set a deadline: on a kept-alive connection every request arms
+    and cancels, and a timer handle made and cancelled each time would cost more than the
+    sandbox's whole answer from its cache. One handle per connection wakes at the deadline,
+    and sleeps again until the next deadline when the head came in time."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
         self._loop = loop
         self._seconds = seconds
+        self._deadline: float | None = None
         self._handle: asyncio.TimerHandle | None = None
+        self._transport: asyncio.BaseTransport | None = None
 
     @property
     def armed(self) -> bool:
-        return self._handle is not None
+        return self._deadline is not None
 
     def arm(self, transport: asyncio.BaseTransport) -> None:
+        if self._deadline is not None:
+            return
+        self._deadline = self._loop.time() + self._seconds
+        self._transport = transport
         if self._handle is None:
-            self._handle = self._loop.call_later(self._seconds, self._expire, transport)
+            self._handle = self._loop.call_at(self._deadline, self._wake)
 
     def cancel(self) -> None:
+        self._deadline = None
+
+    def stop(self) -> None:
+        """The connection is gone: no wake-up any more."""
+        self._deadline = None
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
 
-    def _expire(self, transport: asyncio.BaseTransport) -> None:
+    def _wake(self) -> None:
         self._handle = None
-        _close(transport)
+        if self._deadline is None:
+            return  # (the head came in time; the next arm starts a new wait)
+        if self._loop.time() >= self._deadline:
+            self._deadline = None
+            if self._transport is not None:
+                _close(self._transport)
+            return
+        self._handle = self._loop.call_at(self._deadline, self._wake)
 
 
 def _close(transport: asyncio.BaseTransport) -> None:
@@ -127,7 +150,7 @@ class SlowClientH11(H11Protocol):
             self._head_timer.arm(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._head_timer.cancel()
+        self._head_timer.stop()
         super().connection_lost(exc)
 
 
@@ -164,7 +187,7 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
                 _close(self.transport)  # (answered while the body is still coming)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._head_timer.cancel()
+            self._head_timer.stop()
             super().connection_lost(exc)
 
     SlowClientHttpTools.__module__ = __name__
