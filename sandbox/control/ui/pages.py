@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -80,11 +81,16 @@ def ui_routes(state: VendorSandbox, webhooks: Webhooks) -> list[BaseRoute]:
         return response
 
     def handled(render: Callable[[Request], Response]) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
+        def rendered(request: Request) -> Response:
             try:
                 return render(request)
             except _BadQuery as error:
                 return page(request, "error.html", {"message": error.message}, error.status)
+
+        async def endpoint(request: Request) -> Response:
+            # A page may generate up to 2,000 calls it has not seen (a millisecond each):
+            # rendered on a worker thread, it never holds the event loop the vendors use.
+            return await run_in_threadpool(rendered, request)
 
         return endpoint
 
