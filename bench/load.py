@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,19 @@ def write_lines(path: Path, lines: Sequence[tuple[str, Mapping[str, str]]]) -> P
     return path
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one wrk process sends: the requests of `lines` in turn, or `method path` with
+    `body` every time, to a server on 127.0.0.1:`port`."""
+
+    port: int
+    lines: Path | None = None
+    path: str = "/"
+    headers: Mapping[str, str] | None = None
+    method: str = "GET"
+    body: str | None = None
+
+
 def run(
     port: int,
     *,
@@ -56,43 +70,83 @@ def run(
     method: str = "GET",
     body: str | None = None,
     cpu: int | None = None,
+    threads: int = THREADS,
 ) -> Load:
     """One wrk run: the requests of `lines` in turn, or `method path` with `body` every time."""
+    target = Target(port, lines, path, headers, method, body)
+    return run_together(
+        [target], duration=duration, connections=connections, cpu=cpu, threads=threads
+    )
+
+
+def run_together(
+    targets: Sequence[Target],
+    *,
+    duration: float,
+    connections: int,
+    cpu: int | None = None,
+    threads: int = THREADS,
+) -> Load:
+    """One wrk process per target, all started at once for the same duration, each with
+    `connections` and `threads`: their requests and rates added, the worst p99."""
+    with ExitStack() as stack:
+        processes = []
+        for target in targets:
+            command = _command(target, duration, connections, threads, stack)
+            processes.append(
+                subprocess.Popen(
+                    pinned(command, cpu),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        finished: list[tuple[int, str, str]] = []
+        try:
+            for process in processes:  # (every one waited for before any is judged)
+                stdout, stderr = process.communicate(timeout=duration + 60)
+                finished.append((process.returncode, stdout, stderr))
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=10)
+        outputs = []
+        for code, stdout, stderr in finished:
+            if code != 0:
+                raise RuntimeError(f"wrk failed ({code}): {stderr or stdout}")
+            outputs.append(parse(stdout))
+    return Load(
+        sum(o.requests for o in outputs),
+        sum(o.requests_per_s for o in outputs),
+        max(o.p99_ms for o in outputs),
+    )
+
+
+def _command(
+    target: Target, duration: float, connections: int, threads: int, stack: ExitStack
+) -> list[str]:
     command = [
         "wrk",
-        f"-t{THREADS}",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{max(round(duration), 1)}s",
         f"--timeout={TIMEOUT_S}s",
         "--latency",
     ]
-    for name, value in (headers or {}).items():
+    for name, value in (target.headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    script: Path | None = None
-    try:
-        if lines is not None:
-            command += ["-s", str(ROTATE), f"http://{HOST}:{port}/", "--", str(lines), str(THREADS)]
-        else:
-            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-                handle.write(f"wrk.method = {json.dumps(method)}\n")
-                if body is not None:
-                    handle.write(f"wrk.body = {json.dumps(body)}\n")
-                    handle.write('wrk.headers["Content-Type"] = "application/json"\n')
-                script = Path(handle.name)
-            command += ["-s", str(script), f"http://{HOST}:{port}{path}"]
-        done = subprocess.run(
-            pinned(command, cpu),
-            capture_output=True,
-            text=True,
-            timeout=duration + 60,
-            check=False,
-        )
-    finally:
-        if script is not None:
-            script.unlink()
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    return parse(done.stdout)
+    url = f"http://{HOST}:{target.port}"
+    if target.lines is not None:
+        return [*command, "-s", str(ROTATE), f"{url}/", "--", str(target.lines), str(threads)]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(f"wrk.method = {json.dumps(target.method)}\n")
+        if target.body is not None:
+            handle.write(f"wrk.body = {json.dumps(target.body)}\n")
+            handle.write('wrk.headers["Content-Type"] = "application/json"\n')
+        script = Path(handle.name)
+    stack.callback(script.unlink)
+    return [*command, "-s", str(script), f"{url}{target.path}"]
 
 
 _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")

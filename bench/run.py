@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import importlib.util
 import os
 import random
@@ -22,17 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import yaml
 
-from bench import inprocess, load, report
+from bench import inprocess, load, machine, report
+from bench.pages import CREATE_CONCURRENCY, Page, create, create_calls, open_key, page
 from bench.reference import make_app as reference_app
 from bench.report import Row, ratio
+from bench.rounds import MAX_FOREIGN_CPU, QUIET_WAIT_S, REPEATS, Measured, Side, busy_note, measure
 from bench.servers import (
     HOST,
     Probe,
@@ -56,17 +60,19 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 POPULATION = 1_000_000  # calls per tenant for the get-call and memory figures
 HOT_IDS = 100
-COLD_IDS = 40_000  # distinct ids per cold run: more than a run can ask for
+COLD_IDS = 25_000  # distinct ids per cold run: more than a run can ask for
 SEED = 7  # of the benchmark's own choices (which ids), not of the sandbox
-# A page of 100 through each vendor's list route: (method, path below the mount, JSON body).
-LISTS: Mapping[str, tuple[str, str, str | None]] = {
-    "retell": ("POST", "/v3/list-calls", '{"limit":100}'),
-    "callab": ("GET", "/v1/calls/query?per_page=100", None),
-    "contactship": ("GET", "/v1/calls?limit=100", None),
-    "zudu": ("POST", "/api/calls", '{"limit":100}'),
-}
-FIGURES = ("start", "get-call", "lists", "in-process", "memory", "workers")
+LIST_PAGE = 100  # calls in the page compared with a bare endpoint
+SMALL_PAGE = 20  # calls in the page compared between a loaded and a fresh tenant
+# wrk's connections for the tenant pages: enough to keep one worker busy, few enough that a
+# page taking seconds is answered within wrk's timeout.
+PAGE_CONNECTIONS = 2
+FIGURES = ("start", "get-call", "lists", "pages", "in-process", "memory", "redis")
 TARGET_HOT = 0.8
+TARGET_LIST = 0.10
+TARGET_LOADED_PAGE = 1.5  # at most this many times slower than in a fresh tenant
+TARGET_REDIS = 0.8  # one worker on Redis against the same on the memory store
+TARGET_SCALE = 1.0  # two workers, or two replicas, against one worker on Redis
 TARGET_COLD = 0.25
 TARGET_IN_PROCESS = 0.8
 TARGET_START = 2.5
@@ -83,29 +89,10 @@ class Options:
     gets: int
     starts: int
     in_process: int
+    creates: int
     only: frozenset[str]
     output: Path
     command: str
-
-
-@dataclass
-class Series:
-    """The runs of one figure, and of the reference beside them."""
-
-    sandbox: list[load.Load] = field(default_factory=list)
-    reference: list[load.Load] = field(default_factory=list)
-
-    def rates(self) -> tuple[float, float]:
-        return (
-            statistics.median(r.requests_per_s for r in self.sandbox),
-            statistics.median(r.requests_per_s for r in self.reference),
-        )
-
-    def p99(self) -> tuple[float, float]:
-        return (
-            statistics.median(r.p99_ms for r in self.sandbox),
-            statistics.median(r.p99_ms for r in self.reference),
-        )
 
 
 class World:
@@ -149,6 +136,16 @@ class World:
             sizes.append(len(answer.body))
         return round(statistics.fmean(sizes))
 
+    def answer_size(self, vendor: Vendor, listed: Page) -> int:
+        """The size of the body a list request answers (in this process, the same bytes)."""
+        raw = b"" if listed.body is None else listed.body.encode()
+        headers = {**self.headers(vendor), "content-type": "application/json"}
+        path = f"/{vendor.name}{listed.path}"
+        answer = request(self.app, listed.method, path, headers=headers, body=raw)
+        if answer.status != 200:
+            raise RuntimeError(f"{path}: {answer.status} {answer.body[:200]!r}")
+        return len(answer.body)
+
 
 def big_fixtures(folder: Path) -> Path:
     """The embedded fixtures with POPULATION calls per tenant."""
@@ -181,6 +178,8 @@ class Bench:
         self.log = scratch / "servers.log"
         self._compile()
         self.sandbox_pid = 0  # (of the sandbox server running, for its RSS)
+        self.busy: dict[str, Measured] = {}  # every figure's runs, for how busy the machine was
+        self.failed: list[str] = []  # figures that raised
 
     # -- servers ---------------------------------------------------------------------------
 
@@ -276,13 +275,19 @@ class Bench:
         started alternately, medians of `--starts` each."""
         sandbox_times, reference_times = [], []
         for round_ in range(self.options.starts + 1):  # (the first compiles the byte-code)
-            port = free_port()
-            reference = self.reference_command(port)
-            theirs = start_seconds(reference, Probe(port, "/ref", {}), env=self.env())
-            port = free_port()
+            ref_port, port = free_port(), free_port()
+            reference = self.reference_command(ref_port)
             command = sandbox_command("serve", "--host", HOST, "--port", str(port))
             command.append("--no-access-log")
-            mine = start_seconds(command, self.docs_probe(port), env=self.env())
+
+            ref_probe, probe = Probe(ref_port, "/ref", {}), self.docs_probe(port)
+            # (the one started first alternates, as in every figure)
+            if round_ % 2:
+                mine = start_seconds(command, probe, env=self.env())
+                theirs = start_seconds(reference, ref_probe, env=self.env())
+            else:
+                theirs = start_seconds(reference, ref_probe, env=self.env())
+                mine = start_seconds(command, probe, env=self.env())
             if round_:
                 reference_times.append(theirs)
                 sandbox_times.append(mine)
@@ -341,31 +346,42 @@ class Bench:
                     self.scratch / f"{vendor.name}-cold-ref-{round_}.txt",
                     [(f"/{size}{p}", headers) for p in cold_paths],
                 )
-        hot_runs = {name: Series() for name in world.vendors}
-        cold_runs = {name: Series() for name in world.vendors}
-        planned_runs = {name: Series() for name in world.vendors}
+        hot_runs = {name: Measured() for name in world.vendors}
+        cold_runs = {name: Measured() for name in world.vendors}
+        planned_runs = {name: Measured() for name in world.vendors}
         with self.reference() as ref_port, self.sandbox(self.fixtures) as port:
             for name in world.vendors:  # warm: every hot answer made once, lazy imports done
                 self.wrk(port, 1, lines=hot[name])
                 self.wrk(ref_port, 1, lines=hot_ref[name])
             # Hot rounds first, then cold ones: a cold run leaves the caches full of other
-            # calls, and what it made for the collector to look at.
-            for _ in range(options.rounds):
-                for name in world.vendors:
-                    hot_runs[name].reference.append(self.wrk(ref_port, lines=hot_ref[name]))
-                    warm(port, hot[name])  # (every answer of the run made before it starts)
-                    hot_runs[name].sandbox.append(self.wrk(port, lines=hot[name]))
+            # calls, and what it made for the collector to look at. Before every hot run, of
+            # either server, one pass over its 100 requests, one at a time: every answer of
+            # the run made before it starts, and both servers equally just used.
             for round_ in range(options.rounds):
                 for name in world.vendors:
-                    cold_runs[name].reference.append(
-                        self.wrk(ref_port, lines=cold_ref[name, round_])
-                    )
-                    cold_runs[name].sandbox.append(self.wrk(port, lines=cold[name, round_]))
+                    sides = [
+                        self.side("reference", ref_port, hot_ref[name], warm_first=True),
+                        self.side("sandbox", port, hot[name], warm_first=True),
+                    ]
+                    measure(sides, 1, hot_runs[name], start=round_)
+            for round_ in range(options.rounds):
+                for name in world.vendors:
+                    sides = [
+                        self.side("reference", ref_port, cold_ref[name, round_]),
+                        self.side("sandbox", port, cold[name, round_]),
+                    ]
+                    measure(sides, 1, cold_runs[name], start=round_)
             for name in world.vendors:
                 warm(port, planned[name])  # (every plan of the run made before it starts)
-                for _ in range(options.rounds):
-                    planned_runs[name].reference.append(self.wrk(ref_port, lines=planned_ref[name]))
-                    planned_runs[name].sandbox.append(self.wrk(port, lines=planned[name]))
+                warm(ref_port, planned_ref[name])
+                sides = [
+                    self.side("reference", ref_port, planned_ref[name]),
+                    self.side("sandbox", port, planned[name]),
+                ]
+                measure(sides, options.rounds, planned_runs[name])
+        self.busy.update({f"hot get-call ({n})": m for n, m in hot_runs.items()})
+        self.busy.update({f"cold get-call ({n})": m for n, m in cold_runs.items()})
+        self.busy.update({f"planned get-call ({n})": m for n, m in planned_runs.items()})
         for name, runs in hot_runs.items():
             figure = f"{name}: hot get-call, same 100 ids"
             self.rows.append(self._rate_row(figure, runs, TARGET_HOT, sizes[name]))
@@ -385,51 +401,165 @@ class Bench:
             )
             self.rows.append(self._rate_row(figure, runs, None, sizes[name]))
 
-    def lists(self) -> None:
-        default = World(fixtures_dir())
-        runs = {name: Series() for name in LISTS}
-        sizes = {}
-        for name, (method, path, body) in LISTS.items():
-            vendor = default.vendors[name]
-            raw = b"" if body is None else body.encode()
-            headers = default.headers(vendor)
-            answer = request(default.app, method, f"/{name}{path}", headers=headers, body=raw)
-            if answer.status != 200:
-                raise RuntimeError(f"{name} list: {answer.status} {answer.body[:200]!r}")
-            sizes[name] = len(answer.body)
-        with self.reference() as ref_port, self.sandbox(None) as port:
-            for _ in range(self.options.rounds):
-                for name, (method, path, body) in LISTS.items():
-                    headers = default.headers(default.vendors[name])
-                    runs[name].reference.append(
-                        self.wrk(ref_port, path=f"/{sizes[name]}/list", method=method, body=body)
-                    )
-                    page = self.wrk(
-                        port, path=f"/{name}{path}", headers=headers, method=method, body=body
-                    )
-                    runs[name].sandbox.append(page)
-        for name, series in runs.items():
-            method, path, _ = LISTS[name]
-            figure = f"{name}: list-calls, page of 100 (`{method} {path}`, 500-call tenant)"
-            self.rows.append(self._rate_row(figure, series, None, sizes[name]))
+    def side(
+        self,
+        name: str,
+        port: int,
+        lines: Path,
+        *,
+        warm_first: bool = False,
+        connections: int | None = None,
+    ) -> Side:
+        """A server measured with the requests of `lines`; `warm_first`: after one pass over
+        them, one at a time."""
+        count = self.options.connections if connections is None else connections
 
-    def _rate_row(self, figure: str, series: Series, target: float | None, size: int) -> Row:
-        """A req/s figure against the reference's; `target` None: reported, no target."""
-        mine, theirs = series.rates()
-        p99, ref_p99 = series.p99()
+        def run() -> load.Load:
+            return load.run(
+                port,
+                duration=self.options.duration,
+                connections=count,
+                lines=lines,
+                cpu=self.load_cpu,
+            )
+
+        return Side(name, run, (lambda: warm(port, lines)) if warm_first else _nothing)
+
+    def lists(self) -> None:
+        """A page of 100 of every vendor's list (default fixtures: a 500-call tenant) against
+        the bare endpoint answering as many bytes."""
+        default = World(fixtures_dir())
+        runs = {name: Measured() for name in default.vendors}
+        sizes = {}
+        for name, vendor in default.vendors.items():
+            listed = page(name, LIST_PAGE)
+            sizes[name] = default.answer_size(vendor, listed)
+        with self.reference() as ref_port, self.sandbox(None) as port:
+            for round_ in range(self.options.rounds):
+                for name, vendor in default.vendors.items():
+                    listed = page(name, LIST_PAGE)
+                    headers = default.headers(vendor)
+                    reference = load.Target(
+                        ref_port,
+                        path=f"/{sizes[name]}/list",
+                        method=listed.method,
+                        body=listed.body,
+                    )
+                    mine = load.Target(
+                        port,
+                        path=f"/{name}{listed.path}",
+                        headers=headers,
+                        method=listed.method,
+                        body=listed.body,
+                    )
+                    sides = [
+                        self.target_side("reference", reference),
+                        self.target_side("sandbox", mine),
+                    ]
+                    measure(sides, 1, runs[name], start=round_)
+        self.busy.update({f"list page of {LIST_PAGE} ({n})": m for n, m in runs.items()})
+        for name, measured in runs.items():
+            listed = page(name, LIST_PAGE)
+            figure = (
+                f"{name}: list-calls, page of {LIST_PAGE} (`{listed.method} {listed.path}`"
+                f"{' ' + listed.body if listed.body else ''}, 500-call tenant)"
+            )
+            self.rows.append(self._rate_row(figure, measured, TARGET_LIST, sizes[name]))
+
+    def target_side(self, name: str, target: load.Target, connections: int | None = None) -> Side:
+        count = self.options.connections if connections is None else connections
+
+        def run() -> load.Load:
+            return load.run_together(
+                [target], duration=self.options.duration, connections=count, cpu=self.load_cpu
+            )
+
+        return Side(name, run)
+
+    def pages(self) -> None:
+        """A page of 20 in a tenant that has had `--creates` calls created, against the same
+        page in a fresh tenant that has had 20 created (so both pages hold 20 created calls
+        of the same size): open tenants, one pair per vendor, in one server."""
+        default = World(fixtures_dir())
+        tenant = default.state.tenants[default.tenant]
+        creates = self.options.creates
+        runs = {name: Measured() for name in default.vendors}
+        sizes: dict[str, tuple[int, int]] = {}
+        targets: dict[str, tuple[load.Target, load.Target]] = {}
+        with self.sandbox(None, "--open-tenancy") as port:
+            for name, vendor in default.vendors.items():
+                keys = tenant.keys[name]
+                fresh = open_key(vendor, keys, "benchfresh")
+                loaded = open_key(vendor, keys, "benchloads")
+                made = create(name, tenant)
+                create_calls(port, vendor, fresh, made, SMALL_PAGE)
+                create_calls(port, vendor, loaded, made, creates)
+                listed = page(name, SMALL_PAGE)
+                both = tuple(
+                    load.Target(
+                        port,
+                        path=f"/{name}{listed.path}",
+                        headers=headers,
+                        method=listed.method,
+                        body=listed.body,
+                    )
+                    for headers in (fresh, loaded)
+                )
+                targets[name] = both[0], both[1]
+                sizes[name] = (_served_size(both[0]), _served_size(both[1]))
+            for round_ in range(self.options.rounds):
+                for name in default.vendors:
+                    fresh_target, loaded_target = targets[name]
+                    sides = [
+                        self.target_side("fresh", fresh_target, PAGE_CONNECTIONS),
+                        self.target_side("loaded", loaded_target, PAGE_CONNECTIONS),
+                    ]
+                    measure(sides, 1, runs[name], start=round_)
+        self.busy.update({f"page of {SMALL_PAGE} ({n})": m for n, m in runs.items()})
+        for name, measured in runs.items():
+            listed = page(name, SMALL_PAGE)
+            slower = measured.ratio("fresh", "loaded")
+            fresh_size, loaded_size = sizes[name]
+            self.rows.append(
+                Row(
+                    f"{name}: page of {SMALL_PAGE} (`{listed.method} {listed.path}`"
+                    f"{' ' + listed.body if listed.body else ''}) after {creates:,} creates, "
+                    f"against a fresh tenant",
+                    f"{measured.rate('loaded'):,.1f} req/s, p99 {measured.p99('loaded'):.1f} ms"
+                    f" ({loaded_size:,} B)",
+                    f"{measured.rate('fresh'):,.1f} req/s, p99 {measured.p99('fresh'):.1f} ms"
+                    f" ({fresh_size:,} B, fresh tenant)",
+                    f"{slower:.2f}x slower ({_spread(measured, 'fresh', 'loaded')})",
+                    f"<= {TARGET_LOADED_PAGE}x slower",
+                    slower <= TARGET_LOADED_PAGE,
+                )
+            )
+
+    def _rate_row(
+        self,
+        figure: str,
+        measured: Measured,
+        target: float | None,
+        size: int,
+        side: str = "sandbox",
+        against: str = "reference",
+        reference: str | None = None,
+    ) -> Row:
+        """A req/s figure against another side's (by default the reference's): the median of
+        the rounds' ratios, and their range; `target` None: reported, no target."""
+        value = measured.ratio(side, against)
+        label = f"{size:,} B" if reference is None else reference
         rates = (
             figure,
-            f"{mine:,.0f} req/s, p99 {p99:.1f} ms",
-            f"{theirs:,.0f} req/s, p99 {ref_p99:.1f} ms ({size:,} B)",
-            ratio(mine / theirs),
+            f"{measured.rate(side):,.0f} req/s, p99 {measured.p99(side):.1f} ms",
+            f"{measured.rate(against):,.0f} req/s, p99 {measured.p99(against):.1f} ms ({label})",
+            f"{ratio(value)} ({_spread(measured, side, against)})"
+            if len(measured.runs[side]) > 1
+            else ratio(value),
         )
         if target is None:
             return Row(*rates, "report")
-        return Row(
-            *rates,
-            f">= {target}x",
-            mine / theirs >= target,
-        )
+        return Row(*rates, f">= {target}x", value >= target)
 
     def in_process(self) -> None:
         """get-call through httpx's ASGITransport, the sandbox app against the bare app,
@@ -449,12 +579,13 @@ class Bench:
             size = self.world.mean_size(vendor, paths)
             bare = reference_app(size)
             headers = state.credentials(vendor.name)
-            mine, theirs = [], []
-            for _ in range(max(self.options.rounds, 3)):
+            mine: list[float] = []
+            theirs: list[float] = []
+            for round_ in range(max(self.options.rounds, 3)):
                 count, seconds = self.options.in_process, self.options.duration
-                theirs.append(inprocess.rate(bare, paths, headers, count=count, seconds=seconds))
-                mine.append(inprocess.rate(app, paths, headers, count=count, seconds=seconds))
-            value = statistics.median(mine) / statistics.median(theirs)
+                for app_, rates in ((bare, theirs), (app, mine))[:: 1 if round_ % 2 else -1]:
+                    rates.append(inprocess.rate(app_, paths, headers, count=count, seconds=seconds))
+            value = statistics.median([m / t for m, t in zip(mine, theirs, strict=True)])
             self.rows.append(
                 Row(
                     f"{vendor.name}: in-process get-call, httpx ASGITransport",
@@ -509,87 +640,215 @@ class Bench:
             )
         )
 
-    def two_workers(self) -> None:
-        """Hot get-call (Retell) on `--workers 2 --store redis://...`, Redis started here."""
-        why = _workers_unavailable()
+    def redis(self) -> None:
+        """Hot get-call (Retell) on a Redis store that this figure starts: one worker against
+        the same on the memory store (pinned as the other figures are), then one worker, two
+        workers and two replicas, all unpinned on the machine's CPUs."""
+        why = _redis_unavailable()
         if why is not None:
-            self.rows.append(Row("2 workers: hot get-call (retell)", f"skipped: {why}"))
+            for figure in ("one worker on Redis", "2 workers on Redis", "2 replicas on Redis"):
+                self.rows.append(Row(f"{figure}: hot get-call (retell)", f"skipped: {why}"))
             return
         world = self.world
         retell = world.vendors["retell"]
         paths = [world.path(retell, i) for i in world.indices(HOT_IDS)]
         size = world.mean_size(retell, paths)
         headers = world.headers(retell)
-        hot = load.write_lines(self.scratch / "workers-hot.txt", [(p, headers) for p in paths])
-        hot_ref = load.write_lines(
-            self.scratch / "workers-hot-ref.txt", [(f"/{size}{p}", headers) for p in paths]
-        )
-        series = Series()
+        hot = load.write_lines(self.scratch / "redis-hot.txt", [(p, headers) for p in paths])
+        pinned_runs, spread_runs = Measured(), Measured()
         with ExitStack() as stack:
-            redis_port = stack.enter_context(redis_server(self.log))
+            # Redis stands for a service of its own: on wrk's CPU, so that its work is not
+            # charged to the worker's CPU (the worker's own cost of each round trip is).
+            redis_port = stack.enter_context(redis_server(self.log, self.scratch, self.load_cpu))
             store = f"redis://{HOST}:{redis_port}/0"
-            ref_port = stack.enter_context(self.reference())
-            # Two workers take both CPUs; wrk takes its turn with them (no pinning here).
-            port = stack.enter_context(
-                self.sandbox(self.fixtures, "--workers", "2", "--store", store, cpu=None)
-            )
-            self.wrk(port, 1, lines=hot)
-            for _ in range(self.options.rounds):
-                series.reference.append(self.wrk(ref_port, lines=hot_ref))
-                series.sandbox.append(
-                    load.run(
-                        port,
-                        duration=self.options.duration,
-                        connections=self.options.connections,
-                        lines=hot,
-                    )
-                )
-        mine, theirs = series.rates()
-        p99, _ = series.p99()
-        self.rows.append(
-            Row(
-                "2 workers (`--workers 2 --store redis://`): hot get-call (retell)",
-                f"{mine:,.0f} req/s, p99 {p99:.1f} ms",
-                f"{theirs:,.0f} req/s (one worker, pinned)",
-                ratio(mine / theirs),
-                "report",
-            )
+            memory = stack.enter_context(self.sandbox(self.fixtures, "--store", "memory"))
+            on_redis = stack.enter_context(self.sandbox(self.fixtures, "--store", store))
+            for port in (memory, on_redis):
+                self.wrk(port, 1, lines=hot)
+            sides = [
+                self.side("memory", memory, hot, warm_first=True),
+                self.side("redis", on_redis, hot, warm_first=True),
+            ]
+            measure(sides, self.options.rounds, pinned_runs)
+        with ExitStack() as stack:
+            # Several workers need several CPUs: here every process (servers, wrk, Redis)
+            # runs where the kernel puts it, the single workers too, for the same treatment.
+            redis_port = stack.enter_context(redis_server(self.log, self.scratch, None))
+            store = f"redis://{HOST}:{redis_port}/0"
+            ports = {
+                "memory": stack.enter_context(
+                    self.sandbox(self.fixtures, "--store", "memory", cpu=None)
+                ),
+                "redis": stack.enter_context(
+                    self.sandbox(self.fixtures, "--store", store, cpu=None)
+                ),
+                "workers": stack.enter_context(
+                    self.sandbox(self.fixtures, "--workers", "2", "--store", store, cpu=None)
+                ),
+                "replica 1": stack.enter_context(
+                    self.sandbox(self.fixtures, "--store", store, cpu=None)
+                ),
+                "replica 2": stack.enter_context(
+                    self.sandbox(self.fixtures, "--store", store, cpu=None)
+                ),
+            }
+            for port in ports.values():  # (every worker has made the answers: 4 s of load)
+                self.wrk_unpinned([port], 4, lines=hot)
+            replicas = [ports["replica 1"], ports["replica 2"]]
+            sides = [
+                self.unpinned_side("memory", [ports["memory"]], hot),
+                self.unpinned_side("redis", [ports["redis"]], hot),
+                self.unpinned_side("workers", [ports["workers"]], hot),
+                self.unpinned_side("replicas", replicas, hot),
+            ]
+            measure(sides, self.options.rounds, spread_runs)
+        self.busy["redis, pinned"] = pinned_runs
+        self.busy["redis, unpinned"] = spread_runs
+        label = f"{size:,} B"
+        self.rows += [
+            self._rate_row(
+                "one worker on Redis (`--store redis://`): hot get-call (retell), against "
+                "the same on `--store memory` (pinned)",
+                pinned_runs,
+                TARGET_REDIS,
+                size,
+                "redis",
+                "memory",
+                f"`--store memory`, {label}",
+            ),
+            self._rate_row(
+                "2 workers (`--workers 2 --store redis://`): hot get-call (retell), against "
+                "one worker on Redis (unpinned)",
+                spread_runs,
+                TARGET_SCALE,
+                size,
+                "workers",
+                "redis",
+                "one worker, Redis",
+            ),
+            self._rate_row(
+                "2 workers (`--workers 2 --store redis://`), against one worker on "
+                "`--store memory` (unpinned)",
+                spread_runs,
+                None,
+                size,
+                "workers",
+                "memory",
+                "one worker, memory",
+            ),
+            self._rate_row(
+                "2 replicas (two `serve --store redis://` on one Redis, a wrk each): hot "
+                "get-call (retell), against one worker on Redis (unpinned)",
+                spread_runs,
+                TARGET_SCALE,
+                size,
+                "replicas",
+                "redis",
+                "one worker, Redis",
+            ),
+            self._rate_row(
+                "2 replicas, against one worker on `--store memory` (unpinned)",
+                spread_runs,
+                None,
+                size,
+                "replicas",
+                "memory",
+                "one worker, memory",
+            ),
+        ]
+
+    def wrk_unpinned(self, ports: Sequence[int], duration: float, lines: Path) -> load.Load:
+        """wrk on no CPU in particular: one process with `--connections`, or one a port with
+        its share of the connections and of the threads, all at once."""
+        count = len(ports)
+        return load.run_together(
+            [load.Target(port, lines) for port in ports],
+            duration=duration,
+            connections=max(self.options.connections // count, load.THREADS),
+            threads=max(load.THREADS // count, 1),
         )
+
+    def unpinned_side(self, name: str, ports: Sequence[int], lines: Path) -> Side:
+        def run() -> load.Load:
+            return self.wrk_unpinned(ports, self.options.duration, lines)
+
+        def warm_all() -> None:
+            for port in ports:
+                warm(port, lines)
+
+        return Side(name, run, warm_all)
 
     def method(self) -> list[str]:
         pinning = (
-            f"servers on CPU {self.server_cpu}, wrk on CPU {self.load_cpu} (taskset)"
+            f"servers on CPU {self.server_cpu}, wrk (and the pinned figure's Redis) on CPU "
+            f"{self.load_cpu} (taskset)"
             if self.server_cpu is not None
             else "no CPU pinning"
         )
-        return [
-            f"Load: {load.version()}, `wrk -t{load.THREADS} -c{self.options.connections} "
-            f"-d{self.options.duration:.0f}s --latency` from another process on 127.0.0.1, "
-            f"{pinning}; each figure measured {self.options.rounds} times, alternating with "
-            "the reference, medians compared.",
+        options = self.options
+        lines = [
+            f"Load: {load.version()}, `wrk -t{load.THREADS} -c{options.connections} "
+            f"-d{options.duration:.0f}s --latency` from another process on 127.0.0.1, "
+            f"{pinning}.",
+            f"Rounds: each figure is measured in {options.rounds} rounds; a round measures "
+            "every side once (the sandbox and its reference, or the set-ups compared), in an "
+            "order turned by one every round, each run after the same warm-up for every side "
+            "(hot figures: one pass over the run's requests, one at a time). The ratio is the "
+            "median of the rounds' ratios (the range in parentheses); rates and p99 are "
+            "medians of the runs.",
+            "Quiet machine: over every run the benchmark counts the CPU time the machine "
+            "spent outside the benchmark's own processes (/proc/stat, steal included); a run "
+            f"during which that was over {MAX_FOREIGN_CPU:.0%} of a CPU is measured again "
+            f"after {QUIET_WAIT_S:.0f} s, at most {REPEATS} times in all, and the quietest "
+            "run is kept.",
             "Servers: uvicorn, one worker, uvloop and httptools, no access log: "
             "`call-sandbox serve --no-access-log` and `python -m uvicorn bench.reference:app`.",
             "Reference: a bare Starlette endpoint answering pre-rendered bytes as large as the "
             "sandbox's answers in that figure (their mean size, in the reference column).",
             f"Get-call figures: fixtures with {POPULATION:,} calls per tenant, random ids; "
             "hot: the same 100 ids over and over; cold: a new id every request.",
+            f"Tenant pages: `serve --open-tenancy` (embedded fixtures), two open tenants per "
+            f"vendor, one given {SMALL_PAGE} creates and one {options.creates:,} (the vendor's "
+            f"create route over HTTP, {CREATE_CONCURRENCY} at a time), so that the first page "
+            f"of {SMALL_PAGE} in the default order holds {SMALL_PAGE} created calls in both; "
+            f"wrk with {PAGE_CONNECTIONS} connections.",
+            "Redis figures: Debian's `redis-server` started by the benchmark (free port, a "
+            "temporary folder, `--save '' --appendonly no`). One worker on Redis against one "
+            "on `--store memory`: pinned as above, Redis on wrk's CPU (a service of its own). "
+            "Workers and replicas: every process unpinned, the single workers they are "
+            "compared with too; two replicas are two `call-sandbox serve` processes on one "
+            f"Redis, each loaded by its own wrk (`-t1 -c{options.connections // 2}`) started "
+            "at the same moment for the same duration, their rates added (p99: the worse). "
+            f"This machine has {os.cpu_count()} CPUs, shared there by the workers, wrk and "
+            "Redis.",
             "Every answer is checked: a run with any non-2xx answer or socket error fails.",
             "Bodies stay validated against their schemas on every path; the cold figure "
             "generates, renders, validates and encodes each answer.",
         ]
+        return lines + busy_note(self.busy)
 
     def run(self) -> list[Row]:
         figures = {
             "start": self.cold_start,
             "get-call": self.throughput,
             "lists": self.lists,
+            "pages": self.pages,
             "in-process": self.in_process,
             "memory": self.memory,
-            "workers": self.two_workers,
+            "redis": self.redis,
         }
         for name, figure in figures.items():
-            if name in self.options.only:
+            if name not in self.options.only:
+                continue
+            started = time.monotonic()
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            try:
                 figure()
+                print(f"bench: {name}: {time.monotonic() - started:.0f} s", file=sys.stderr)
+            except Exception as error:  # (the other figures are still measured and written)
+                traceback.print_exc()
+                self.failed.append(name)
+                self.rows.append(Row(f"{name}: failed", _one_line(error), met=False))
         return self.rows
 
 
@@ -654,7 +913,48 @@ async def _gets(port: int, lines: Lines, *, concurrency: int, deadline_s: float)
         )
 
 
-def _workers_unavailable() -> str | None:
+def _one_line(error: BaseException) -> str:
+    """An error for a table cell: its type and first line, no pipes."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300].replace("|", "/")
+
+
+def _busy_now() -> float:
+    """Share of a CPU other processes use, over a second."""
+    if not machine.available():
+        return 0.0
+    before = machine.sample()
+    time.sleep(1)
+    return machine.foreign_cpu(before, machine.sample())
+
+
+def _nothing() -> None:
+    pass
+
+
+def _spread(measured: Measured, side: str, against: str) -> str:
+    found = measured.spread(side, against)
+    return f"rounds {found}" if found else "one round"
+
+
+def _served_size(target: load.Target) -> int:
+    """The size of the body a list target answers (one request, a 200)."""
+    connection = http.client.HTTPConnection(HOST, target.port, timeout=60)
+    try:
+        headers = dict(target.headers or {})
+        if target.body is not None:
+            headers["content-type"] = "application/json"
+        connection.request(target.method, target.path, body=target.body, headers=headers)
+        answer = connection.getresponse()
+        body = answer.read()
+    finally:
+        connection.close()
+    if answer.status != 200:
+        raise RuntimeError(f"{target.path}: {answer.status} {body[:200]!r}")
+    return len(body)
+
+
+def _redis_unavailable() -> str | None:
     if shutil.which("redis-server") is None:
         return "redis-server is not installed (apt-get install redis-server)"
     if importlib.util.find_spec("redis") is None:
@@ -678,14 +978,17 @@ def _preconditions() -> str | None:
 
 def parse_options(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--duration", type=float, default=5, help="seconds of each wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each figure")
+    parser.add_argument("--duration", type=float, default=3, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of each figure")
     parser.add_argument("--connections", type=int, default=50, help="wrk's connections")
     parser.add_argument("--soak", type=float, default=60, help="seconds of the memory soak")
     parser.add_argument("--gets", type=int, default=10_000, help="random gets before the soak")
     parser.add_argument("--starts", type=int, default=5, help="cold starts of each server")
     parser.add_argument(
         "--in-process", type=int, default=5_000, help="requests per in-process run (at most)"
+    )
+    parser.add_argument(
+        "--creates", type=int, default=5_000, help="calls created in the loaded tenant (pages)"
     )
     parser.add_argument(
         "--only",
@@ -704,6 +1007,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         gets=args.gets,
         starts=max(args.starts, 1),
         in_process=args.in_process,
+        creates=max(args.creates, SMALL_PAGE),
         only=frozenset(args.only or FIGURES),
         output=args.output,
         command=" ".join(["python -m bench.run", *shown]),
@@ -716,6 +1020,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         print(f"bench: {problem}", file=sys.stderr)
         return 2
+    busy = _busy_now()
+    if busy > MAX_FOREIGN_CPU:
+        print(
+            f"bench: other processes are using {busy:.0%} of a CPU; runs taken while they do "
+            "are measured again (see the table's notes)",
+            file=sys.stderr,
+        )
     with tempfile.TemporaryDirectory(prefix="call-sandbox-bench-") as scratch:
         bench = Bench(options, Path(scratch))
         rows = bench.run()
@@ -728,6 +1039,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     options.output.write_text(text)
     print(text)
+    if bench.failed:
+        print(f"bench: failed: {', '.join(bench.failed)} (see above)", file=sys.stderr)
+        return 1
     return 0
 
 

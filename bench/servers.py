@@ -150,13 +150,18 @@ def sandbox_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def redis_server(log: Path) -> Iterator[int]:
-    """A throwaway redis-server on a free 127.0.0.1 port, nothing saved to disk."""
+def redis_server(log: Path, folder: Path, cpu: int | None = None) -> Iterator[int]:
+    """A throwaway redis-server (Debian's) on a free 127.0.0.1 port, working in a folder of
+    its own under `folder`, nothing saved to disk; on `cpu` if given."""
     port = free_port()
-    command = ["redis-server", "--bind", HOST, "--port", str(port), "--save", ""]
-    command += ["--appendonly", "no"]
+    home = folder / f"redis-{port}"
+    home.mkdir()
+    command = ["redis-server", "--bind", HOST, "--port", str(port), "--dir", str(home)]
+    command += ["--save", "", "--appendonly", "no"]
     with log.open("ab") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=output, start_new_session=True)
+        process = subprocess.Popen(
+            pinned(command, cpu), stdout=output, stderr=output, start_new_session=True
+        )
         try:
             _wait_redis(process, port, timeout=30.0)
             yield port

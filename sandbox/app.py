@@ -115,6 +115,9 @@ def _lifespan(
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # A shared store follows the server's changes from here on (a first request would
+        # start it too: an app driven without a lifespan, over an in-process transport).
+        await state.backend.start()
         ticker = asyncio.create_task(_tick(state)) if state.clock.scale else None
         try:
             yield
@@ -123,6 +126,7 @@ def _lifespan(
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+            await state.backend.stop()
             # Deliveries still queued are dropped with the process; a stop stays under a second.
             webhooks.close(timeout=0.5)
 
@@ -133,6 +137,6 @@ async def _tick(state: VendorSandbox) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
         try:
-            state.publish()
+            await state.apublish()
         except Exception:  # a store outage must not stop the clock for good: try next tick
             log.exception("could not publish lifecycle events; trying again in %s s", TICK_SECONDS)

@@ -126,3 +126,15 @@ class RequestTimeout(InjectedStatus):
         )
         self.seconds = seconds
         self.received = received
+
+
+class StoreDown(InjectedStatus):
+    """The shared store (`--store redis://`) does not answer, or answered too late: every
+    request gets 503 in the vendor's shape, as any status the vendor has no words of its own
+    for, within about a second, rather than an answer from a copy that may be stale. The
+    sandbox reconnects by itself; `Retry-After` says when to try again."""
+
+    RETRY_AFTER_S = 1
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(503, detail)

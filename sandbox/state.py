@@ -9,10 +9,11 @@ never the other way round.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sandbox.calls.clock import Clock
 from sandbox.calls.fixtures import FixtureError, FixtureSet, Tenant, load_fixtures
@@ -24,8 +25,9 @@ from sandbox.errors import Unauthorized
 from sandbox.resources import fixtures_dir, schemas_dir
 from sandbox.schemas import SchemaRegistry
 from sandbox.settings import Settings
+from sandbox.store.backend import finish
 from sandbox.store.faults import FaultBook
-from sandbox.store.journal import Journal
+from sandbox.store.journal import Journal, JournalQuery
 from sandbox.store.memory import MemoryBackend
 from sandbox.store.opening import open_backend
 from sandbox.store.ratelimits import RateLimiter
@@ -44,6 +46,14 @@ ResetHook = Callable[[str | None], None]
 OPEN_TENANTS = 1_000
 MIN_KEY_LENGTH = MIN_SECRET_LENGTH
 MAX_KEY_LENGTH = MAX_SECRET_LENGTH
+# The question every process answers by forgetting what it keeps of a tenant (or of all).
+FORGET = "forget"
+JOURNAL = "journal"  # ... by its share of a journal read
+JOURNAL_CLEAR = "journal-clear"  # ... by forgetting its journal entries
+
+
+class Resettable(Protocol):
+    async def reset(self, tenant: str | None = None) -> None: ...
 
 
 class Credentials(Protocol):
@@ -87,6 +97,8 @@ class Sandbox(Generic[V]):
         }
         # What clients change lives in the store's backend: this process, or a shared Redis.
         self.backend = open_backend(settings.store_url, namespace=f"seed-{fixtures.seed}")
+        # This process's memory: nothing waits on a network, so the sync forms work.
+        self.local = isinstance(self.backend, MemoryBackend)
         self.clock = Clock(
             fixtures.reference_ms,
             scale=settings.time_scale,
@@ -112,16 +124,23 @@ class Sandbox(Generic[V]):
         self.backend.start_events(self.clock.now_ms())
         self._publishing = threading.Lock()
         # Test-double controls: what goes wrong on purpose, and what clients sent.
-        self.faults = FaultBook(fixtures.seed)
-        self.rate_limits = RateLimiter()
-        self.journal = Journal()
+        records = self.backend.records
+        self.faults = FaultBook(fixtures.seed, records)
+        self.rate_limits = RateLimiter(records, vendors=list(self.vendors))
+        # Each process journals what it served; a read gathers every process's entries.
+        self.journal = Journal(timed=not self.local)
+        records.answer(FORGET, lambda asked: self._forget_here(asked["tenant"]))
+        records.answer(JOURNAL, self._journal_here, off_loop=True)
+        records.answer(JOURNAL_CLEAR, lambda asked: self.journal.clear())
         self.redactor = Redactor(
             value
             for t in fixtures.tenants.values()
             for keys in t.keys.values()
             for value in keys.values()
         )
-        # What else keeps per-tenant records (the webhook engine) and forgets them on a reset.
+        # What else keeps per-tenant records (the webhook engine) and forgets them on a reset:
+        # records kept where the store keeps them (once), and what each process keeps.
+        self.record_books: list[Resettable] = []
         self.reset_hooks: list[ResetHook] = []
 
     def _keyring(self, vendor: V) -> dict[tuple[str, ...], Tenant]:
@@ -199,9 +218,11 @@ class Sandbox(Generic[V]):
     def _evict(self, tenant: str) -> None:
         """Forget an open tenant as a reset of it would, and unmake it (holding the lock).
         Calls in a shared store (Redis) stay: the tenant may live on in other workers."""
-        if isinstance(self.backend, MemoryBackend):
-            self.store.reset(tenant)
-        self._forget_records(tenant)
+        if self.local:
+            finish(self.store.reset(tenant))
+            finish(self._forget_records(tenant))
+        else:  # (the tenant's calls and rules in a shared store may live on elsewhere)
+            self._forget_here(tenant)
         self._forget_open(tenant)
 
     def _forget_open(self, tenant: str) -> None:
@@ -219,39 +240,91 @@ class Sandbox(Generic[V]):
         return self.vendors[vendor].auth.headers(chosen.keys[vendor])
 
     def reset(self, tenant: str | None = None) -> None:
+        """`areset` where nothing waits on a network (the in-memory store)."""
+        finish(self.areset(tenant))
+
+    async def areset(self, tenant: str | None = None) -> None:
         """Forget what clients did, of one tenant or of all; a reset of all also unmakes every
         open tenant (each comes back, empty, on its key's next use)."""
         if tenant is None:
             with self._tenancy:
                 for made in list(self.open_tenants):
                     self._forget_open(made)
-        self.store.reset(tenant)
-        self._forget_records(tenant)
+        await self.store.reset(tenant)
+        await self._forget_records(tenant)
         if tenant is None:
-            with self._publishing:
-                self.clock.reset()
-                self.backend.restart_events(self.clock.now_ms())
+            await self.backend.reset_clock()
+            await self.backend.restart_events(self.clock.now_ms())
 
-    def _forget_records(self, tenant: str | None) -> None:
-        """What the test double keeps of a tenant (or of all): rules, webhooks, the journal."""
-        self.faults.reset(tenant)
-        self.rate_limits.reset(tenant)
+    async def _forget_records(self, tenant: str | None) -> None:
+        """What the test double keeps of a tenant (or of all): rules, webhooks, the journal,
+        in every worker and replica sharing the store."""
+        await self.faults.reset(tenant)
+        await self.rate_limits.reset(tenant)
+        for book in self.record_books:
+            await book.reset(tenant)
+        await self.backend.records.gather(FORGET, {"tenant": tenant})
+
+    def _journal_here(self, asked: Mapping[str, Any]) -> dict[str, Any]:
+        """This process's share of a journal read (a JournalQuery's fields, as JSON)."""
+        journal = self.journal
+        return {
+            "entries": journal.entries(JournalQuery(**asked)),
+            "evicted": journal.evicted,
+            "bytes": journal.bytes,
+        }
+
+    async def journal_entries(self, query: JournalQuery) -> dict[str, Any]:
+        """The entries of every process sharing the store that match, oldest first (by `seq`),
+        the newest `query.limit` of them; and how much the journals keep and dropped."""
+        answers = await self.backend.records.gather(JOURNAL, dataclasses.asdict(query))
+        entries = sorted(
+            (entry for answer in answers for entry in answer["entries"]),
+            key=lambda entry: entry["seq"],
+        )
+        if query.limit is not None:
+            entries = entries[-query.limit :] if query.limit else []
+        return {
+            "entries": entries,
+            "evicted": sum(answer["evicted"] for answer in answers),
+            "bytes": sum(answer["bytes"] for answer in answers),
+        }
+
+    async def clear_journal(self) -> int:
+        """Forget every process's entries; how many there were."""
+        return sum(await self.backend.records.gather(JOURNAL_CLEAR, {}))
+
+    def _forget_here(self, tenant: str | None) -> None:
+        """What this process keeps of a tenant (or of all): webhook deliveries, the journal."""
         # Webhooks first: once reset, no earlier delivery records an attempt in the journal.
         for hook in self.reset_hooks:
             hook(tenant)
         self.journal.reset(tenant)
 
     def advance(self, ms: int) -> list[tuple[str, Call, Transition]]:
+        """`aadvance` where nothing waits on a network (the in-memory store)."""
+        return finish(self.aadvance(ms))
+
+    async def aadvance(self, ms: int) -> list[tuple[str, Call, Transition]]:
         """Move the clock on by `ms` and tell the listeners what happened meanwhile."""
-        self.clock.advance(ms)
-        return self.publish()
+        if ms < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        await self.backend.move_clock(ms)
+        return await self.apublish()
 
     def publish(self) -> list[tuple[str, Call, Transition]]:
+        """`apublish` where nothing waits on a network (the in-memory store)."""
+        return finish(self.apublish())
+
+    async def apublish(self) -> list[tuple[str, Call, Transition]]:
         """Tell the listeners of every lifecycle event since the last time, in time order,
-        each with the call as it was at that instant (what a GET then would have shown)."""
+        each with the call as it was at that instant (what a GET then would have shown).
+        Of several workers and replicas sharing a store, the one that claims an instant
+        publishes its events: each event is published once."""
+        until = self.clock.now_ms()
+        after = await self.backend.claim_events(until)
         with self._publishing:
-            until = self.clock.now_ms()
-            happened = self.store.transitions(self.backend.claim_events(until), until)
+            happened = self.store.transitions(after, until)
             seen = [(tenant, observe(plan, step.at_ms), step) for tenant, plan, step in happened]
             for tenant, call, step in seen:
                 for listener in list(self.listeners):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import inprocess, load, report, run
+from bench import inprocess, load, machine, pages, report, rounds, run
 from bench.reference import body_of, make_app
 from bench.servers import Probe, free_port, sandbox_command, served
 from sandbox import Settings, create_app
@@ -58,9 +58,101 @@ def test_the_in_process_part_runs() -> None:
     assert inprocess.rate(make_app(1_000), ["/1000/x"], {}, count=20, seconds=10) > 0
 
 
+def test_rounds_turn_the_order_and_compare_runs_of_the_same_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(machine, "foreign_cpu", lambda before, after: 0.0)  # (quiet)
+    order: list[str] = []
+    rates = {"a": iter([100.0, 200.0, 300.0]), "b": iter([50.0, 50.0, 200.0])}
+
+    def side(name: str) -> rounds.Side:
+        def run() -> load.Load:
+            order.append(name)
+            return load.Load(1, next(rates[name]), 1.0)
+
+        return rounds.Side(name, run, lambda: order.append(f"warm {name}"))
+
+    measured = rounds.measure([side("a"), side("b")], 3)
+    assert order == [
+        *("warm a", "a", "warm b", "b"),
+        *("warm b", "b", "warm a", "a"),
+        *("warm a", "a", "warm b", "b"),
+    ]
+    assert measured.ratios("a", "b") == [2.0, 4.0, 1.5]
+    assert measured.ratio("a", "b") == 2.0  # the median of the rounds' ratios
+    assert (measured.rate("a"), measured.spread("a", "b")) == (200.0, "1.50-4.00")
+    assert len(measured.foreign) == 6
+    later = rounds.measure([side("a"), side("b")], 0, start=1)
+    assert later.runs == {"a": [], "b": []}
+
+
+def test_a_run_on_a_busy_machine_is_measured_again_and_the_quietest_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    busy = iter([0.9, 0.05, 0.3])  # a busy run, a quiet moment, a quieter run
+    monkeypatch.setattr(machine, "foreign_cpu", lambda before, after: next(busy))
+    monkeypatch.setattr(rounds, "QUIET_SAMPLE_S", 0.0)
+    rates = iter([10.0, 20.0])
+    side = rounds.Side("a", lambda: load.Load(1, next(rates), 1.0))
+    measured = rounds.measure([side], 1)
+    assert (measured.rate("a"), measured.foreign, measured.repeated) == (20.0, [0.3], 1)
+    assert rounds.busy_note({"hot": measured}) == [
+        "hot: other processes used up to 30% of a CPU during a run kept (after 1 repeats); "
+        "its figures are less reliable."
+    ]
+
+
+def test_the_machine_s_other_work_is_a_share_of_a_cpu() -> None:
+    before = machine.Sample(wall_s=10, machine_s=100, steal_s=1, ours_s=50)
+    after = machine.Sample(wall_s=12, machine_s=103, steal_s=1.5, ours_s=52)
+    assert machine.foreign_cpu(before, after) == pytest.approx(0.75)  # (1 + 0.5) s over 2 s
+    assert machine.foreign_cpu(after, after) == 0.0
+    sample = machine.sample()
+    assert sample.machine_s >= 0
+    assert sample.ours_s > 0
+
+
+def test_open_tenants_fill_the_same_page_with_created_calls() -> None:
+    """The pages figure's requests: each vendor's create, in open tenants whose keys keep the
+    vendor's form, so that the first page of 20 is 20 created calls of the same size."""
+    app = create_app(Settings(open_tenancy=True, raise_on_schema_error=True))
+    state: VendorSandbox = app.state.sandbox
+    tenant = state.tenants[state.fixtures.default_tenant]
+    for name, vendor in state.vendors.items():
+        sizes = []
+        for tag in ("benchfresh", "benchloads"):
+            headers = pages.open_key(vendor, tenant.keys[name], tag)
+            assert headers != state.credentials(name)
+            made = pages.create(name, tenant)
+            sent = {**headers, "content-type": "application/json"}
+            for _ in range(3):
+                answer = request(
+                    app,
+                    made.method,
+                    f"/{name}{made.path}",
+                    headers=sent,
+                    body=(made.body or "").encode(),
+                )
+                assert answer.status in (200, 201), answer.body
+            listed = pages.page(name, 3)
+            answer = request(
+                app,
+                listed.method,
+                f"/{name}{listed.path}",
+                headers=sent,
+                body=(listed.body or "").encode(),
+            )
+            assert answer.status == 200, answer.body
+            sizes.append(len(answer.body))
+        assert abs(sizes[0] - sizes[1]) <= 10, (name, sizes)
+    with pytest.raises(ValueError, match="letters and digits"):
+        pages.open_key(state.vendors["retell"], tenant.keys["retell"], "bench-1")
+
+
 def test_options_and_the_table() -> None:
     options = run.parse_options(["--duration", "1", "--rounds", "1", "--only", "start"])
     assert (options.duration, options.rounds, options.only) == (1, 1, frozenset({"start"}))
+    assert (options.creates, run.parse_options(["--creates", "3"]).creates) == (5_000, 20)
     assert options.command == "python -m bench.run --duration 1 --rounds 1 --only start"
     rows = [report.Row("figure", "1 req/s", "2 req/s", report.ratio(0.5), ">= 0.8x", False)]
     text = report.document(rows, command="python -m bench.run", versions_line="v", method=["m"])
@@ -89,4 +181,23 @@ def test_a_second_of_wrk_against_the_sandbox(tmp_path: Path) -> None:
             lines=load.write_lines(tmp_path / "lines.txt", lines),
             headers=headers,
         )
+        target = load.Target(port, load.write_lines(tmp_path / "lines.txt", lines), headers=headers)
+        together = load.run_together([target, target], duration=1, connections=2, threads=1)
     assert result.requests > 0
+    assert together.requests > 0
+
+
+def test_a_machine_that_stays_busy_is_reported_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(machine, "foreign_cpu", lambda before, after: 0.9)
+    monkeypatch.setattr(rounds, "QUIET_WAIT_S", 0.05)
+    monkeypatch.setattr(rounds, "QUIET_SAMPLE_S", 0.01)
+    side = rounds.Side("a", lambda: load.Load(1, 10.0, 1.0))
+    measured = rounds.measure([side], 2)
+    assert (measured.runs["a"], measured.repeated) == ([load.Load(1, 10.0, 1.0)] * 2, 0)
+
+
+def test_a_figure_that_fails_is_a_row_saying_why() -> None:
+    error = RuntimeError("the server exited with 1 | before it was ready\ntraceback")
+    assert run._one_line(error) == "RuntimeError: the server exited with 1 / before it was ready"

@@ -10,7 +10,8 @@ this, for the whole of /_sandbox, by sandbox.control.admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.dialect.vendor import VendorSandbox
-from sandbox.errors import SandboxError
+from sandbox.errors import SandboxError, StoreDown
 from sandbox.http.encoding import parse_json
 from sandbox.http.params import whole_number
 from sandbox.openapi import _Components
@@ -75,7 +76,8 @@ class ControlReply:
     schema: str | None  # None: a document that is not the sandbox's (the OpenAPI document)
 
 
-ControlHandler = Callable[[ControlRequest], ControlReply]
+# A handler that changes what a shared store keeps (the clock, a reset) awaits it.
+ControlHandler = Callable[[ControlRequest], ControlReply | Awaitable[ControlReply]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +107,20 @@ def _endpoint(state: VendorSandbox, route: ControlRoute) -> Callable[[Request], 
             params = _params(route, request)
             body = await _body(state, route, request)
             asked = ControlRequest(params, body)
+            if not route.public:
+                # What another worker or replica changed a moment ago shows here (one round trip
+                # to a shared store): a test reads what its own requests just did.
+                await state.backend.catch_up()
             if route.off_loop:
-                return await run_in_threadpool(lambda: _sent(state, route.handler(asked)))
-            reply = route.handler(asked)
+                return await run_in_threadpool(lambda: _sent(state, _now(route.handler(asked))))
+            answered = route.handler(asked)
+            reply = await answered if inspect.isawaitable(answered) else answered
+        except StoreDown as down:
+            body = {"error": "store_unavailable", "message": str(down)}
+            reply = ControlReply(503, body, ERROR_SCHEMA)
+            response = _sent(state, reply)
+            response.headers["Retry-After"] = str(StoreDown.RETRY_AFTER_S)
+            return response
         except ControlError as error:
             reply = ControlReply(
                 error.status, {"error": error.error, "message": error.message}, ERROR_SCHEMA
@@ -119,6 +132,13 @@ def _endpoint(state: VendorSandbox, route: ControlRoute) -> Callable[[Request], 
         return _sent(state, reply)
 
     return endpoint
+
+
+def _now(answered: ControlReply | Awaitable[ControlReply]) -> ControlReply:
+    """What a handler run off the loop answered (such handlers only read: they never await)."""
+    if inspect.isawaitable(answered):
+        raise TypeError("a handler run off the event loop cannot await")
+    return answered
 
 
 def _sent(state: VendorSandbox, reply: ControlReply) -> Response:

@@ -44,7 +44,7 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
             + "; use the call_id the vendor's create answered"
         )
 
-    def join(request: ControlRequest) -> ControlReply:
+    async def join(request: ControlRequest) -> ControlReply:
         vendor = request.params["vendor"]
         tenant, plan = find(vendor, request.params["call_id"], request.params.get("tenant"))
         scenario = Scenario(request.body.get("scenario", Scenario.COMPLETED.value))
@@ -67,7 +67,7 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
             plans.append(joined(state.store.generator.plan_created(plan, scenario), now))
             return plans[-1]
 
-        change_now(state, tenant, plan.id, join_now)
+        await state.store.change(tenant, lambda: change_now(state, tenant, plan.id, join_now))
         body: dict[str, Any] = {
             "tenant": tenant,
             "vendor": vendor,

@@ -36,8 +36,8 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
     def read(request: ControlRequest) -> ControlReply:
         return ControlReply(200, clock_body(state), "sandbox/clock.json")
 
-    def advance(request: ControlRequest) -> ControlReply:
-        happened = state.advance(round(request.body["seconds"] * 1000))
+    async def advance(request: ControlRequest) -> ControlReply:
+        happened = await state.aadvance(round(request.body["seconds"] * 1000))
         body = {
             **clock_body(state),
             "events": [

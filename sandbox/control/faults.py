@@ -21,10 +21,10 @@ ID = Param("id", "path", {"type": "integer", "minimum": 1}, "the id the rule was
 
 
 class _Rules(Protocol):
-    def add(self, body: Mapping[str, Any]) -> dict[str, Any]: ...
-    def rules(self) -> list[dict[str, Any]]: ...
-    def remove(self, rule_id: int) -> dict[str, Any] | None: ...
-    def clear(self) -> int: ...
+    async def add(self, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def rules(self) -> list[dict[str, Any]]: ...
+    async def remove(self, rule_id: int) -> dict[str, Any] | None: ...
+    async def clear(self) -> int: ...
 
 
 def check_target(state: VendorSandbox, body: Mapping[str, Any]) -> None:
@@ -71,31 +71,31 @@ def _collection(
 ) -> list[ControlRoute]:
     one, many = f"sandbox/{schema}-rule.json", f"sandbox/{schema}-rules.json"
 
-    def add(request: ControlRequest) -> ControlReply:
+    async def add(request: ControlRequest) -> ControlReply:
         check(state, request.body)
-        return ControlReply(201, rules.add(request.body), one)
+        return ControlReply(201, await rules.add(request.body), one)
 
-    def listed(request: ControlRequest) -> ControlReply:
-        return ControlReply(200, {key: rules.rules()}, many)
+    async def listed(request: ControlRequest) -> ControlReply:
+        return ControlReply(200, {key: await rules.rules()}, many)
 
-    def found(rule_id: int) -> dict[str, Any]:
-        rule = next((r for r in rules.rules() if r["id"] == rule_id), None)
+    async def found(rule_id: int) -> dict[str, Any]:
+        rule = next((r for r in await rules.rules() if r["id"] == rule_id), None)
         if rule is None:
             raise ControlError.not_found(f"no {noun} {rule_id}; GET /_sandbox{path} lists them")
         return rule
 
-    def get(request: ControlRequest) -> ControlReply:
-        return ControlReply(200, found(request.params["id"]), one)
+    async def get(request: ControlRequest) -> ControlReply:
+        return ControlReply(200, await found(request.params["id"]), one)
 
-    def remove(request: ControlRequest) -> ControlReply:
-        found(request.params["id"])
-        removed = rules.remove(request.params["id"])
+    async def remove(request: ControlRequest) -> ControlReply:
+        await found(request.params["id"])
+        removed = await rules.remove(request.params["id"])
         if removed is None:  # (removed meanwhile by another client)
             raise ControlError.not_found(f"no {noun} {request.params['id']}")
         return ControlReply(200, removed, one)
 
-    def clear(request: ControlRequest) -> ControlReply:
-        return ControlReply(200, {"deleted": rules.clear()}, "sandbox/deleted.json")
+    async def clear(request: ControlRequest) -> ControlReply:
+        return ControlReply(200, {"deleted": await rules.clear()}, "sandbox/deleted.json")
 
     title = operation[0].upper() + operation[1:]
     return [

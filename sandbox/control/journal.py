@@ -58,7 +58,7 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
         ),
     )
 
-    def entries(request: ControlRequest) -> ControlReply:
+    async def entries(request: ControlRequest) -> ControlReply:
         found = request.params
         query = JournalQuery(
             vendor=found.get("vendor"),
@@ -70,18 +70,19 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
             after=found.get("after"),
             limit=found.get("limit"),
         )
+        # Every worker's and replica's entries (written out on worker threads).
+        read = await state.journal_entries(query)
         body = {
-            "entries": journal.entries(query),
+            "entries": read["entries"],
             "capacity": journal.capacity,
-            "evicted": journal.evicted,
-            "bytes": journal.bytes,
+            "evicted": read["evicted"],
+            "bytes": read["bytes"],
             "budget": journal.budget,
         }
         return ControlReply(200, body, "sandbox/journal.json")
 
-    def clear(request: ControlRequest) -> ControlReply:
-        removed = journal.clear()
-        return ControlReply(200, {"deleted": removed}, "sandbox/deleted.json")
+    async def clear(request: ControlRequest) -> ControlReply:
+        return ControlReply(200, {"deleted": await state.clear_journal()}, "sandbox/deleted.json")
 
     return [
         ControlRoute(
@@ -92,7 +93,6 @@ def routes(state: VendorSandbox) -> list[ControlRoute]:
             entries,
             {200: "sandbox/journal.json", 400: "sandbox/error.json"},
             params=params,
-            off_loop=True,
         ),
         ControlRoute(
             "DELETE",

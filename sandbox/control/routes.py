@@ -26,6 +26,7 @@ from sandbox.control.api import (
 )
 from sandbox.control.webhooks import webhook_routes
 from sandbox.dialect.vendor import VendorSandbox
+from sandbox.errors import StoreDown
 from sandbox.version import __version__
 from sandbox.webhooks.engine import Webhooks
 
@@ -46,14 +47,29 @@ def declared(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRoute]:
         }
         return ControlReply(200, body, "sandbox/health.json")
 
-    def reset(request: ControlRequest) -> ControlReply:
+    async def ready(request: ControlRequest) -> ControlReply:
+        # Ready while the store answers: a shared store that does not would make every vendor
+        # request a 503, so a load balancer or a CI wait loop should not send any yet.
+        store: dict[str, object] = {"url": state.backend.url, "live": True}
+        try:
+            await state.backend.ensure()
+        except StoreDown as down:
+            store = {"url": state.backend.url, "live": False, "message": str(down)}
+        reply = health(request)
+        if store["live"]:
+            return ControlReply(200, {**reply.body, "store": store}, reply.schema)
+        return ControlReply(
+            503, {**reply.body, "status": "unavailable", "store": store}, reply.schema
+        )
+
+    async def reset(request: ControlRequest) -> ControlReply:
         tenant = request.params.get("tenant")
         if tenant is not None and tenant not in state.tenants:
             known = ", ".join(state.tenants)
             raise ControlError.bad(
                 f"no tenant {tenant!r}; reset one of {known}, or omit ?tenant= to reset all"
             )
-        state.reset(tenant)
+        await state.areset(tenant)
         body = {"reset": [tenant] if tenant else list(state.tenants)}
         return ControlReply(200, body, "sandbox/reset.json")
 
@@ -89,9 +105,9 @@ def declared(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRoute]:
             "GET",
             "/ready",
             "ready",
-            "Readiness",
-            health,
-            {200: "sandbox/health.json"},
+            "Readiness: 503 while the store (a shared Redis) does not answer",
+            ready,
+            {200: "sandbox/health.json", 503: "sandbox/health.json"},
             public=True,
         ),
         ControlRoute(

@@ -19,11 +19,10 @@ A reset (`POST /_sandbox/reset`) drops the subscriptions, the queue and the sink
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.control.api import ControlError, ControlReply, ControlRequest, ControlRoute, Param
-from sandbox.webhooks.sink import matching
 from sandbox.webhooks.urls import redact
 
 if TYPE_CHECKING:
@@ -49,16 +48,16 @@ def _filters(vendors: list[str], *names: str) -> tuple[Param, ...]:
 def webhook_routes(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRoute]:
     vendors = list(webhooks.schemes)
 
-    def guarded(action: Callable[[], Any]) -> Any:
+    async def guarded(action: Awaitable[Any]) -> Any:
         try:
-            return action()
+            return await action
         except ValueError as error:  # the engine says what to fix
             raise ControlError.bad(str(error)) from None
 
-    def put(request: ControlRequest) -> ControlReply:
+    async def put(request: ControlRequest) -> ControlReply:
         body = request.body
-        subscription = guarded(
-            lambda: webhooks.subscribe(
+        subscription = await guarded(
+            webhooks.subscribe(
                 body["vendor"], body["url"], tenant=body.get("tenant"), events=body.get("events")
             )
         )
@@ -73,34 +72,29 @@ def webhook_routes(state: VendorSandbox, webhooks: Webhooks) -> list[ControlRout
         ]
         return ControlReply(200, {"subscriptions": found}, "sandbox/webhook-subscriptions.json")
 
-    def delete(request: ControlRequest) -> ControlReply:
+    async def delete(request: ControlRequest) -> ControlReply:
         p = request.params
-        gone = guarded(
-            lambda: webhooks.unsubscribe(
-                vendor=p.get("vendor"), tenant=p.get("tenant"), url=p.get("url")
-            )
+        gone = await guarded(
+            webhooks.unsubscribe(vendor=p.get("vendor"), tenant=p.get("tenant"), url=p.get("url"))
         )
         return ControlReply(200, {"deleted": len(gone)}, "sandbox/deleted.json")
 
-    def deliveries(request: ControlRequest) -> ControlReply:
-        match = matching(**request.params)
-        body = {
-            "deliveries": [d.as_json() for d in webhooks.sink.items(match)],
-            "pending": webhooks.dispatcher.pending,
-        }
+    async def deliveries(request: ControlRequest) -> ControlReply:
+        body = await webhooks.deliveries(**request.params)
         return ControlReply(200, body, "sandbox/webhook-deliveries.json")
 
-    def clear(request: ControlRequest) -> ControlReply:
-        return ControlReply(200, {"deleted": webhooks.sink.clear()}, "sandbox/deleted.json")
+    async def clear(request: ControlRequest) -> ControlReply:
+        return ControlReply(200, {"deleted": await webhooks.clear_sink()}, "sandbox/deleted.json")
 
-    def attempts(request: ControlRequest) -> ControlReply:
+    async def attempts(request: ControlRequest) -> ControlReply:
         wanted = dict(request.params)
         if "url" in wanted:  # attempts show URLs redacted: match the URL as shown
             wanted["url"] = redact(wanted["url"])
-        shown = (a.as_json() for a in webhooks.dispatcher.attempts())
-        found = [a for a in shown if all(a[k] == v for k, v in wanted.items())]
-        body = {"attempts": found, "pending": webhooks.dispatcher.pending}
-        return ControlReply(200, body, "sandbox/webhook-attempts.json")
+        body = await webhooks.attempts()
+        found = [a for a in body["attempts"] if all(a[k] == v for k, v in wanted.items())]
+        return ControlReply(
+            200, {"attempts": found, "pending": body["pending"]}, "sandbox/webhook-attempts.json"
+        )
 
     bad = {400: ERROR}
     return [

@@ -16,7 +16,7 @@ from sandbox.errors import Unauthorized
 
 
 class Headers(Protocol):
-    def get(self, key: str, default: None = None) -> str | None: ...
+    def get(self, key: str, /) -> str | None: ...
 
 
 class AuthScheme(Protocol):

@@ -38,10 +38,17 @@ def change_now(
         assert current is not None
     # The old plan's events at this instant were the old plan's to publish (or already were).
     settled = {(plan.id, step) for step in transitions(plan, now - 1, now)}
-    settled |= {(c.id, step) for _, c, step in sandbox.publish()}
-    for step in transitions(current, now - 1, now):
-        if (current.id, step) not in settled:
-            seen = observe(current, step.at_ms)
-            for listener in list(sandbox.listeners):
-                listener(tenant, seen, step)
+
+    def tell() -> None:
+        # (A shared store's events up to now go out with the next tick or advance, which
+        # publishes them with the plan as it is then: this one.)
+        published = sandbox.publish() if sandbox.local else []
+        done = settled | {(c.id, step) for _, c, step in published}
+        for step in transitions(current, now - 1, now):
+            if (current.id, step) not in done:
+                seen = observe(current, step.at_ms)
+                for listener in list(sandbox.listeners):
+                    listener(tenant, seen, step)
+
+    store.after_commit(tell)
     return observe(current, now)

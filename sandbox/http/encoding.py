@@ -38,8 +38,15 @@ def standard(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class Encoded(bytes):
+    """A body whose bytes were made already, in the spelling `encode` gives (a list page
+    joined from kept items, `sandbox.http.pages`): sent as it is."""
+
+
 def encode(body: Any) -> bytes:
     """`body` as the bytes `standard(body)` gives."""
+    if type(body) is Encoded:
+        return body
     try:
         payload = orjson.dumps(body, default=_refuse, option=_OPTIONS)
     except TypeError:  # (orjson.JSONEncodeError is one)

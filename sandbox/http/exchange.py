@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -37,35 +38,49 @@ NO_CUTS: Mapping[int, tuple[int, int]] = MappingProxyType({})
 NAME_LIMIT = 256  # bytes of a header's name
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Exchange:
     """One request: what the pipeline learns as it goes, and then its own journal entry,
     written out when the journal is read (`later`, then called)."""
 
     kind: ClassVar[str] = "request"
     at_ms: int  # the sandbox's clock when the request arrived
-    started: float = field(default_factory=time.perf_counter)
-    tenant: str | None = None
-    route: str | None = None
-    body: Any = None
-    status: int | None = None  # None: no response was sent (dropped, hung up)
-    faults: Sequence[dict[str, Any]] = ()  # what was done to it
-    headers: Mapping[str, str] = field(default_factory=lambda: NO_HEADERS)  # added to the answer
-    transit: str | None = None  # damage done to the answer on its way out: truncate, malformed
-    # Taken when the request is over (`later`):
-    duration_ms: float | None = None  # from arrival to the answer, ready to be sent
-    vendor: str = ""
-    redactor: Redactor | None = None
-    method: str = ""
-    where: bytes | str = b""  # the raw path (or the path, when the server gives no raw one)
-    where_size: int = 0
-    query_string: bytes = b""
-    query_size: int = 0
-    raw_headers: tuple[tuple[bytes, bytes], ...] = ()
-    cuts: Mapping[int, tuple[int, int]] = field(default_factory=lambda: NO_CUTS)  # i -> sizes
-    dropped: tuple[int, int] = (0, 0)  # headers past HEADERS_LIMIT: how many, how many bytes
-    body_text: str | None = None  # the body as JSON, when there was one within BODY_LIMIT
-    size: int = 0  # bytes kept, as the journal's budget counts them
+    started: float
+    tenant: str | None
+    route: str | None
+    body: Any
+    status: int | None  # None: no response was sent (dropped, hung up)
+    faults: Sequence[dict[str, Any]]  # what was done to it
+    headers: Mapping[str, str]  # added to the answer
+    transit: str | None  # damage done to the answer on its way out: truncate, malformed
+    # Taken when the request is over (`later`), and not there before:
+    ended: float  # (perf_counter) the answer is ready to be sent
+    vendor: str
+    redactor: Redactor
+    method: str
+    where: bytes | str  # the raw path (or the path, when the server gives no raw one)
+    where_size: int
+    query_string: bytes
+    query_size: int
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+    cuts: Mapping[int, tuple[int, int]]  # i -> sizes
+    dropped: tuple[int, int]  # headers past HEADERS_LIMIT: how many, how many bytes
+    body_text: str | None  # the body as JSON, when there was one within BODY_LIMIT
+    size: int  # bytes kept, as the journal's budget counts them
+
+    def __init__(self, *, at_ms: int) -> None:
+        # (one per request: only what the pipeline reads and writes as it goes; `later`
+        # sets the rest, so that an exchange costs little to make)
+        self.at_ms = at_ms
+        self.started = time.perf_counter()
+        self.tenant = self.route = self.body = self.status = self.transit = None
+        self.faults = ()
+        self.headers = NO_HEADERS
+
+    @property
+    def duration_ms(self) -> float:
+        """From arrival to the answer, ready to be sent (after `later`)."""
+        return round((self.ended - self.started) * 1000, 3)
 
     def entry(self, scope: Scope, vendor: str, redactor: Redactor) -> dict[str, Any]:
         """The journal entry, with every credential hidden."""
@@ -77,36 +92,37 @@ class Exchange:
         what only costs time (redaction, formatting) is done then. Kept compact, as the
         journal keeps thousands: the exchange itself, its headers as one tuple, its body as
         JSON text (a client's body may end up in a call, which may change)."""
-        self.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        if self.body is not None:
-            self.body_text = _encoded(self.body)
-            self.body = None
+        self.ended = time.perf_counter()
+        size = ENTRY_BYTES
+        self.body_text = text = None if self.body is None else _encoded(self.body)
+        if text is not None:
+            size += len(text)
+        self.body = None
         raw: bytes | None = scope.get("raw_path")
-        self.where = kept(raw) if raw else kept(str(scope["path"]))
-        self.where_size = len(raw) if raw else len(scope["path"])
+        if raw:
+            self.where_size = len(raw)
+            self.where = raw if len(raw) <= TEXT_LIMIT else kept(raw)
+        else:
+            path = str(scope["path"])
+            self.where_size = len(path)
+            self.where = kept(path)
         query: bytes = scope.get("query_string", b"")
         self.query_size = len(query)
-        self.query_string = kept(query)
+        self.query_string = query if len(query) <= TEXT_LIMIT else kept(query)
         self.method, self.vendor, self.redactor = scope["method"], vendor, redactor
-        headers = scope["headers"]
-        size = sum(len(name) + len(value) for name, value in headers)
-        if size <= TEXT_LIMIT:  # (nearly every request: no value can be over its limit)
-            self.raw_headers = tuple(headers)
+        headers = tuple(scope["headers"])
+        # (names and values: `chain` runs through both of each pair)
+        kept_bytes = sum(map(len, chain.from_iterable(headers)))
+        if kept_bytes <= TEXT_LIMIT:  # (nearly every request: no value can be over its limit)
+            self.raw_headers, self.cuts, self.dropped = headers, NO_CUTS, (0, 0)
         else:
-            self.raw_headers, self.cuts, self.dropped, size = _kept_headers(headers)
-        self.size = (
-            ENTRY_BYTES
-            + len(self.where)
-            + len(self.query_string)
-            + size
-            + (len(self.body_text) if self.body_text is not None else 0)
-        )
+            self.raw_headers, self.cuts, self.dropped, kept_bytes = _kept_headers(headers)
+        self.size = size + len(self.where) + len(self.query_string) + kept_bytes
         return self
 
     def __call__(self) -> dict[str, Any]:
         """The journal entry, written out (after `later`)."""
-        redactor = self.redactor
-        assert redactor is not None, "later() first"
+        redactor = self.redactor  # (AttributeError: later() first)
         where = self.where
         path = where.decode("latin-1").split("?", 1)[0] if isinstance(where, bytes) else where
         query = parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True)

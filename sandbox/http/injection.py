@@ -57,10 +57,12 @@ class Plan:
 NOTHING = Plan()
 
 
-def plan(
+async def plan(
     sandbox: VendorSandbox, vendor: str, route: str, tenant: str, prefer: Mapping[str, str]
 ) -> Plan:
-    limited = sandbox.rate_limits.check(vendor, route, tenant)
+    if not (prefer or sandbox.rate_limits.active or sandbox.faults.active):
+        return NOTHING  # (nearly every request: nothing to count, nothing to wait for)
+    limited = await sandbox.rate_limits.check(vendor, route, tenant)
     if limited is not None:
         rule, seconds = limited["rule"], limited["retry_after"]
         return Plan(
@@ -73,7 +75,7 @@ def plan(
         preferred = _preferred(prefer)
         if preferred.applied:
             return preferred
-    applied = sandbox.faults.decide(vendor, route, tenant)
+    applied = await sandbox.faults.decide(vendor, route, tenant)
     if not applied:
         return NOTHING
     found = Plan(applied)

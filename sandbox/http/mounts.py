@@ -72,14 +72,19 @@ class SandboxApp(Starlette):
         self._vendor_entry = entry if vendor_middleware else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = self._mounts.app_for(scope) if scope["type"] == "http" else None
-        if found is None:
+        app: ASGIApp | None = None
+        if scope["type"] == "http":
+            # (`app_for`, inlined: this runs for every request)
+            path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+            name, slash, _ = path[1:].partition("/")
+            app = self._mounts.apps.get(name) if slash else None
+        if app is None:
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
-        scope["endpoint"] = found[1]
+        scope["endpoint"] = app
         if self._vendor_entry is None:
-            await found[1](scope, receive, send)
+            await app(scope, receive, send)
         else:
             await self._vendor_entry(scope, receive, send)
 

@@ -37,6 +37,7 @@ from sandbox.errors import (
     RouteNotFound,
     SandboxError,
     ServerError,
+    StoreDown,
     Unauthorized,
 )
 from sandbox.http import injection
@@ -45,9 +46,10 @@ from sandbox.http.connection import ConnectionDropped
 from sandbox.http.encoding import encode, parse_json
 from sandbox.http.exchange import Exchange
 from sandbox.http.keys import unknown_key
-from sandbox.http.limits import read_head
+from sandbox.http.limits import KEPT_HEADS, KeptHeaders, read_head
 from sandbox.http.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
+from sandbox.store.memory import MemoryBackend
 
 log = logging.getLogger("sandbox")
 
@@ -89,6 +91,11 @@ class VendorApp:
         self.prefix = prefix  # where it is mounted: "/retell", or "" at the root
         self._content_type = (b"content-type", vendor.content_type.encode())
         self._found: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
+        # The credentials read from headers `read_head` shares between requests, by their
+        # identity (the headers are kept alongside, so the identity stays theirs).
+        self._credentials: dict[int, tuple[KeptHeaders, tuple[str, ...]]] = {}
+        # The in-memory store is always up to date; a shared one may be behind by a moment.
+        self._local = isinstance(sandbox.backend, MemoryBackend)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan and websockets are handled by the outer app
@@ -104,9 +111,9 @@ class VendorApp:
         else:  # (nearly every request: the answer as it is)
             status = exchange.status = answer.status
             self._record(scope, exchange)
-            head = list(answer.head)
             body = b"" if scope["method"] == "HEAD" else answer.body
-            await send({"type": "http.response.start", "status": status, "headers": head})
+            # (ASGI takes any iterable of headers: the kept tuple itself, never changed)
+            await send({"type": "http.response.start", "status": status, "headers": answer.head})
             await send({"type": "http.response.body", "body": body})
 
     def _head(
@@ -175,6 +182,8 @@ class VendorApp:
             headers[HINT_HEADER] = _header_safe(hint)
             if isinstance(error, RequestTimeout):
                 headers["Connection"] = _CLOSE
+            if isinstance(error, StoreDown):
+                headers["Retry-After"] = str(StoreDown.RETRY_AFTER_S)
             reply = replace(reply, headers=headers)
         return self._finished(reply)
 
@@ -188,6 +197,9 @@ class VendorApp:
     async def _handle(self, scope: Scope, receive: Receive, exchange: Exchange) -> Answer:
         # An over-long URI or header block is refused first, as a server would.
         headers = read_head(scope)
+        backend = self.sandbox.backend
+        if not backend.live:  # (a shared store that does not answer: 503, never stale data)
+            await backend.ensure()
         tenant = self._authenticate(headers)
         exchange.tenant = tenant.id
         method = scope["method"]
@@ -196,7 +208,11 @@ class VendorApp:
         exchange.route = route.name
         preferred = headers.get("prefer") if self.sandbox.settings.prefer else None
         prefer = parse_prefer(preferred) if preferred is not None else {}
-        planned = injection.plan(self.sandbox, self.vendor.name, route.name, tenant.id, prefer)
+        planned = injection.NOTHING
+        if prefer or self.sandbox.rate_limits.active or self.sandbox.faults.active:
+            planned = await injection.plan(
+                self.sandbox, self.vendor.name, route.name, tenant.id, prefer
+            )
         if planned.applied or planned.headers:
             exchange.faults, exchange.headers = planned.applied, planned.headers
             exchange.transit = planned.transit
@@ -209,6 +225,10 @@ class VendorApp:
         if route.name == self.vendor.lookup_route and len(params) == 1:
             (external_id,) = params.values()
             plan = find_plan(self.sandbox, self.vendor, tenant.id, external_id)
+            if plan is None and not self._local:
+                # Maybe created a moment ago through another replica: ask the shared store.
+                await self.sandbox.backend.catch_up()
+                plan = find_plan(self.sandbox, self.vendor, tenant.id, external_id)
             if plan is not None:
                 key = (self.vendor.name, raw_path, query_string, tenant.id)
                 stage = phase(plan, exchange.at_ms)
@@ -231,10 +251,10 @@ class VendorApp:
             return self._keep(route, context, kept)
         if method in _READS:
             return self._finished(route.handler(context))
-        # Handlers read, change and write (Zudu's PUT merges metadata): one tenant's changes
-        # run one at a time, in every worker and replica that shares the store.
-        with self.sandbox.store.mutation(tenant.id):
-            reply = route.handler(context)
+        # Handlers read, change and write (Zudu's PUT merges metadata): a request's changes are
+        # made whole or not at all; when another worker or replica changed the tenant first,
+        # nothing was written, and the handler runs again on the tenant as it is now.
+        reply = await self.sandbox.store.change(tenant.id, lambda: route.handler(context))
         return self._finished(reply)
 
     def _keep(self, route: Route, context: Context, kept: _Kept) -> Answer:
@@ -246,8 +266,16 @@ class VendorApp:
             self.answers.put(*kept, answer)
         return answer
 
-    def _authenticate(self, headers: dict[str, str]) -> Tenant:
-        credentials = self.vendor.auth.credentials(headers)
+    def _authenticate(self, headers: Mapping[str, str]) -> Tenant:
+        known = self._credentials.get(id(headers))
+        if known is not None and known[0] is headers:
+            credentials = known[1]
+        else:
+            credentials = self.vendor.auth.credentials(headers)
+            if type(headers) is KeptHeaders:
+                if len(self._credentials) >= KEPT_HEADS:
+                    self._credentials.clear()
+                self._credentials[id(headers)] = (headers, credentials)
         tenant = self.sandbox.tenant_for(self.vendor, credentials)
         if tenant is None:
             raise Unauthorized(unknown_key(self.sandbox, self.vendor, credentials))

@@ -63,19 +63,25 @@ def _header_timeout(config: uvicorn.Config) -> float:
 
 
 class _HeadTimer:
-    """One connection's head timer: armed when a head is awaited, cancelled when it is
-    complete, and closing the connection if it fires first.
+    """One connection's timer: the wait for a head (armed when a head is awaited, cancelled
+    when it is complete) and, under httptools, the keep-alive wait after an answer (uvicorn's
+    `timeout_keep_alive`, until the next request's first byte), closing the connection if
+    either runs out.
 
     Arming and cancelling only set a deadline: on a kept-alive connection every request arms
-    and cancels, and a timer handle made and cancelled each time would cost more than the
-    sandbox's whole answer from its cache. One handle per connection wakes at the deadline,
-    and sleeps again until the next deadline when the head came in time."""
+    and cancels both, and a timer handle made and cancelled each time (as uvicorn does for its
+    keep-alive wait) would cost more than the sandbox's whole answer from its cache. One
+    handle per connection wakes at the deadline, and sleeps again until the next deadline when
+    the head came in time; it is moved earlier only when a deadline comes before it (the
+    first keep-alive wait after a longer head wait, once per connection)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
         self._loop = loop
         self._seconds = seconds
         self._deadline: float | None = None
+        self._idle = False  # the deadline is a keep-alive wait, not a head's
         self._handle: asyncio.TimerHandle | None = None
+        self._wake_at = 0.0
         self._transport: asyncio.BaseTransport | None = None
 
     @property
@@ -83,15 +89,24 @@ class _HeadTimer:
         return self._deadline is not None
 
     def arm(self, transport: asyncio.BaseTransport) -> None:
-        if self._deadline is not None:
+        """A head is awaited: it must be complete within the head timeout from now (or from
+        when it was first awaited, if it is already)."""
+        if self._deadline is not None and not self._idle:
             return
-        self._deadline = self._loop.time() + self._seconds
-        self._transport = transport
-        if self._handle is None:
-            self._handle = self._loop.call_at(self._deadline, self._wake)
+        self._set(transport, self._seconds, idle=False)
+
+    def idle(self, transport: asyncio.BaseTransport, seconds: float) -> None:
+        """An answer is complete: the next request must begin within `seconds`."""
+        self._set(transport, seconds, idle=True)
 
     def cancel(self) -> None:
         self._deadline = None
+
+    def cancel_idle(self) -> None:
+        """Data came: the keep-alive wait is over (a head's is not)."""
+        if self._idle:
+            self._deadline = None
+            self._idle = False
 
     def stop(self) -> None:
         """The connection is gone: no wake-up any more."""
@@ -99,6 +114,17 @@ class _HeadTimer:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+
+    def _set(self, transport: asyncio.BaseTransport, seconds: float, *, idle: bool) -> None:
+        deadline = self._deadline = self._loop.time() + seconds
+        self._idle = idle
+        self._transport = transport
+        if self._handle is not None and deadline < self._wake_at:
+            self._handle.cancel()  # (it would wake too late)
+            self._handle = None
+        if self._handle is None:
+            self._wake_at = deadline
+            self._handle = self._loop.call_at(deadline, self._wake)
 
     def _wake(self) -> None:
         self._handle = None
@@ -109,6 +135,7 @@ class _HeadTimer:
             if self._transport is not None:
                 _close(self._transport)
             return
+        self._wake_at = self._deadline
         self._handle = self._loop.call_at(self._deadline, self._wake)
 
 
@@ -179,10 +206,27 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self._head_timer.cancel()
             super().on_headers_complete()
 
+        def _unset_keepalive_if_required(self) -> None:
+            # (uvicorn's hook for "data came, or the answer is complete": the keep-alive wait
+            # is over; uvicorn's own timer is only made for an upgrade)
+            self._head_timer.cancel_idle()
+            super()._unset_keepalive_if_required()
+
         def on_response_complete(self) -> None:
             # (with no request queued behind it, `cycle` is the one just answered)
             answered_early = not self.pipeline and self.cycle.more_body
-            super().on_response_complete()
+            # uvicorn 0.54's own, but for the keep-alive wait: a deadline on the connection's
+            # timer, where uvicorn makes and cancels a timer handle for every answer.
+            self.server_state.total_requests += 1
+            if self.transport.is_closing():
+                return
+            self._unset_keepalive_if_required()
+            self.flow.resume_reading()
+            if self.pipeline:  # (a request queued behind this one starts now)
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+            else:
+                self._head_timer.idle(self.transport, self.timeout_keep_alive)
             if answered_early:
                 _close(self.transport)  # (answered while the body is still coming)
 

@@ -14,11 +14,11 @@ the first firing rule of any other kind (lowest id) decides what the client gets
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from sandbox.store.records import Records
 from sandbox.store.rulebook import RuleBook, Target
 
 MAX_DELAY_MS = 60_000
@@ -26,56 +26,55 @@ DEFAULT_HANG_S = 30
 ALWAYS: Mapping[str, Any] = {"always": True}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FaultRule:
     id: int
     target: Target
     fault: dict[str, Any]
     when: dict[str, Any]
-    rng: random.Random
-    matched: int = 0
-    applied: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    counter: str
+    seed: int
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, counts: Mapping[str, int]) -> dict[str, Any]:
         return {
             "id": self.id,
             **self.target.as_json(),
             "fault": self.fault,
             "when": self.when,
-            "matched": self.matched,
-            "applied": self.applied,
+            "matched": counts.get("matched", 0),
+            "applied": counts.get("applied", 0),
         }
 
-    def consider(self) -> dict[str, Any] | None:
-        """Count one matching request; the fault applied to it (a journal record), or None."""
-        with self._lock:
-            self.matched += 1
-            if not self._fires():
-                return None
-            self.applied += 1
-            return {"source": "rule", "rule": self.id, **self._draw()}
+    def consider(self, matched: int) -> dict[str, Any] | None:
+        """Whether the rule fires for the `matched`-th request it matched (counted by every
+        worker and replica together); the fault applied to it (a journal record), or None.
+        Its draws come from a generator seeded from the sandbox's seed, the rule's id and
+        that number: the same seed and the same requests give the same faults."""
+        rng = random.Random(f"call-sandbox/fault/{self.seed}/{self.id}/{matched}")
+        if not self._fires(matched, rng):
+            return None
+        return {"source": "rule", "rule": self.id, **self._draw(rng)}
 
-    def _fires(self) -> bool:
+    def _fires(self, matched: int, rng: random.Random) -> bool:
         when = self.when
         if "first" in when:
-            return self.matched <= int(when["first"])
+            return matched <= int(when["first"])
         if "every" in when:
-            return self.matched % int(when["every"]) == 0
+            return matched % int(when["every"]) == 0
         if "probability" in when:
-            return self.rng.random() < float(when["probability"])
+            return rng.random() < float(when["probability"])
         return True
 
-    def _draw(self) -> dict[str, Any]:
+    def _draw(self, rng: random.Random) -> dict[str, Any]:
         """The fault as applied: a delay from a distribution becomes the milliseconds drawn."""
         fault = self.fault
         if fault["type"] != "delay":
             return dict(fault)
         if "uniform" in fault:
             low, high = fault["uniform"]["min_ms"], fault["uniform"]["max_ms"]
-            drawn = self.rng.uniform(low, high)
+            drawn = rng.uniform(low, high)
         elif "normal" in fault:
-            drawn = self.rng.gauss(fault["normal"]["mean_ms"], fault["normal"]["stddev_ms"])
+            drawn = rng.gauss(fault["normal"]["mean_ms"], fault["normal"]["stddev_ms"])
         else:
             drawn = fault["ms"]
         return {"type": "delay", "ms": min(max(round(drawn), 0), MAX_DELAY_MS)}
@@ -94,26 +93,29 @@ def normalised(fault: Mapping[str, Any]) -> dict[str, Any]:
 class FaultBook(RuleBook[FaultRule]):
     """The fault rules of one sandbox."""
 
-    def __init__(self, seed: int) -> None:
-        super().__init__()
-        self.seed = seed
+    kind = "faults"
 
-    def add(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """A rule from a body valid against schemas/sandbox/fault.json; returns it with its id."""
-        return self._add(
-            lambda rule_id: FaultRule(
-                id=rule_id,
-                target=Target.of(body),
-                fault=normalised(body["fault"]),
-                when=dict(body.get("when") or ALWAYS),
-                rng=random.Random(f"call-sandbox/fault/{self.seed}/{rule_id}"),
-            )
+    def __init__(self, seed: int, records: Records) -> None:
+        self.seed = seed
+        super().__init__(records)
+
+    def _build(self, rule_id: int, record: Mapping[str, Any]) -> FaultRule:
+        """A rule from a body valid against schemas/sandbox/fault.json."""
+        return FaultRule(
+            id=rule_id,
+            target=Target.of(record),
+            fault=normalised(record["fault"]),
+            when=dict(record.get("when") or ALWAYS),
+            counter=record["counter"],
+            seed=self.seed,
         )
 
-    def decide(self, vendor: str, route: str, tenant: str) -> list[dict[str, Any]]:
+    async def decide(self, vendor: str, route: str, tenant: str) -> list[dict[str, Any]]:
         """The faults applied to one request, in rule order (journal records)."""
-        if not self._rules:  # (most sandboxes have none)
-            return []
-        with self._lock:
-            rules = [r for r in self._rules.values() if r.target.matches(vendor, route, tenant)]
-        return [found for rule in rules if (found := rule.consider()) is not None]
+        found: list[dict[str, Any]] = []
+        for rule in self.matching(vendor, route, tenant):
+            applied = rule.consider(await self._records.bump(rule.counter, "matched"))
+            if applied is not None:
+                await self._records.bump(rule.counter, "applied")
+                found.append(applied)
+        return found

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -124,9 +125,15 @@ class _Slot:
 
 
 class Journal:
-    def __init__(self, capacity: int = CAPACITY, budget: int = BUDGET) -> None:
+    def __init__(
+        self, capacity: int = CAPACITY, budget: int = BUDGET, *, timed: bool = False
+    ) -> None:
         self.capacity = capacity
         self.budget = budget
+        # Shared by several processes (a shared store), each keeps its own entries and a read
+        # merges them: numbers are the wall clock's millisecond times 1,000, strictly rising in
+        # each process, so entries of all of them sort by when they were recorded.
+        self._timed = timed
         self._slots: deque[_Slot] = deque()
         # Each tenant's slots, oldest first, so that forgetting a tenant (a reset, or open
         # tenancy evicting it) costs its own entries, not the whole ring.
@@ -146,7 +153,7 @@ class Journal:
         entry = _bounded(entry)
         size = len(json.dumps(entry, separators=(",", ":"), default=str))
         with self._lock:
-            self._seq += 1
+            self._seq = self._next()
             numbered = {"seq": self._seq, **entry}
             self._append(
                 _Slot(
@@ -165,7 +172,7 @@ class Journal:
     def record_later(self, tenant: str | None, write: Later) -> None:
         """Append one entry now, numbered now, written out by `write()` when read."""
         with self._lock:
-            self._seq += 1
+            self._seq = self._next()
             self._append(
                 _Slot(
                     self._seq,
@@ -179,11 +186,21 @@ class Journal:
                 )
             )
 
+    def _next(self) -> int:
+        """(holding the lock)"""
+        if self._timed:
+            return max(self._seq + 1, int(time.time() * 1000) * 1000)
+        return self._seq + 1
+
     def _append(self, slot: _Slot) -> None:
         """(holding the lock)"""
         self._slots.append(slot)
-        if slot.tenant is not None:
-            self._by_tenant.setdefault(slot.tenant, deque()).append(slot)
+        tenant = slot.tenant
+        if tenant is not None:
+            mine = self._by_tenant.get(tenant)
+            if mine is None:
+                mine = self._by_tenant[tenant] = deque()
+            mine.append(slot)
         self._live += 1
         self._bytes += slot.size
         # The newest entry stays, whatever its size (no entry is near the budget).

@@ -8,9 +8,15 @@ before it is applied, so a change a client saw answered survives the process bei
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 
 from sandbox.calls.clock import ClockState, LocalClockState
 from sandbox.calls.model import Call
@@ -25,6 +31,12 @@ from sandbox.store.changes import (
     Recorder,
     Reset,
 )
+from sandbox.store.records import LocalRecords
+
+# Revisions are unique in the process, so an overlay loaded anew never repeats an old one's.
+_REVISIONS = itertools.count(1)
+# What a tenant without changes reads (never written: changes go to the tenant's own).
+_EMPTY = Overlay()
 
 
 def _copy(overlay: Overlay) -> Overlay:
@@ -38,6 +50,7 @@ def _copy(overlay: Overlay) -> Overlay:
 
 class MemoryBackend:
     url = "memory"
+    live = True  # (this process's own memory is always the state now)
 
     def __init__(self) -> None:
         self._overlays: dict[str, Overlay] = {}
@@ -49,6 +62,20 @@ class MemoryBackend:
         # changes were applied in, and a snapshot taken under it matches the log's end.
         self._writing = threading.RLock()
         self._recorder: Recorder | None = None
+        # The test double's records (fault rules, rate limits, webhooks): this process's.
+        self.records = LocalRecords()
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def catch_up(self) -> None:
+        pass
+
+    async def ensure(self) -> None:
+        pass
 
     # -- changes, and where they are recorded ---------------------------------------------
 
@@ -91,6 +118,7 @@ class MemoryBackend:
                     self._overlays.pop(change.tenant, None)
                 return
             overlay = self._overlay(change.tenant)
+            overlay.revision = next(_REVISIONS)
             if isinstance(change, Created):
                 overlay.created[change.call.id] = (change.sequence, change.call)
                 overlay.counter = max(overlay.counter, change.counter, change.sequence)
@@ -112,18 +140,20 @@ class MemoryBackend:
             return overlay.entry(call_id) if overlay is not None else NOTHING
 
     def overlay(self, tenant: str) -> Overlay:
-        with self._lock:
-            overlay = self._overlays.get(tenant)
-            return _copy(overlay) if overlay is not None else Overlay()
+        # The live object: a list reads it without copying the tenant's every change.
+        overlay = self._overlays.get(tenant)
+        return overlay if overlay is not None else _EMPTY
 
     def overlays(self) -> Mapping[str, Overlay]:
         with self._lock:
-            return {t: _copy(o) for t, o in self._overlays.items() if o.size or o.counter}
+            return {t: o for t, o in self._overlays.items() if o.size or o.counter}
 
     def load(self, overlays: Mapping[str, Overlay]) -> None:
         """Replace every overlay (what `--state FILE` saved)."""
         with self._lock:
             self._overlays = {t: _copy(o) for t, o in overlays.items()}
+            for overlay in self._overlays.values():
+                overlay.revision = next(_REVISIONS)
 
     def next_sequence(self, tenant: str) -> int:
         with self._lock:
@@ -155,7 +185,7 @@ class MemoryBackend:
     def put_deleted(self, tenant: str, call_id: str) -> None:
         self._commit(Deleted(tenant, call_id))
 
-    def reset(self, tenant: str | None = None) -> None:
+    async def reset(self, tenant: str | None = None) -> None:
         self._commit(Reset(tenant))
 
     def mutation(self, tenant: str) -> AbstractContextManager[None]:
@@ -165,6 +195,22 @@ class MemoryBackend:
                 lock = self._mutations[tenant] = threading.RLock()
         return _holding(lock)
 
+    def transaction(self, tenant: str) -> AbstractAsyncContextManager[None]:
+        # Each change is applied (and recorded) as it is made, under the tenant's lock; the
+        # lock is uncontended on one event loop, and waited for only by another thread's loop.
+        return self._transaction(tenant)
+
+    @asynccontextmanager
+    async def _transaction(self, tenant: str) -> AsyncIterator[None]:
+        with self.mutation(tenant):
+            yield
+
+    async def move_clock(self, ms: int) -> None:
+        self._commit(ClockAdvanced(ms))
+
+    async def reset_clock(self) -> None:
+        self._commit(ClockReset())
+
     def clock_state(self, *, timed: bool) -> ClockState:
         return _RecordedClock(self)
 
@@ -173,13 +219,13 @@ class MemoryBackend:
             if self._published is None:
                 self._published = at
 
-    def claim_events(self, until: int) -> int:
+    async def claim_events(self, until: int) -> int:
         with self._lock:
             previous = self._published if self._published is not None else until
             self._published = max(previous, until)
             return previous
 
-    def restart_events(self, at: int) -> None:
+    async def restart_events(self, at: int) -> None:
         with self._lock:
             self._published = at
 

@@ -5,18 +5,18 @@ tenant: each optional). Each key gets its own fixed window, opened by the first 
 counts; once `limit` requests have passed in the window, the next ones get the vendor's 429
 with `Retry-After` set to the whole seconds left in the window, and are not counted.
 
-The window runs on the wall clock (time.monotonic), not the sandbox's virtual clock: a client
-that honours Retry-After sleeps in real time, and must find the window over when it comes back.
+The window runs on the wall clock, not the sandbox's virtual clock: a client that honours
+Retry-After sleeps in real time, and must find the window over when it comes back. Windows are
+kept where the rules are (`sandbox.store.records`): replicas sharing a store count together.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.store.records import Records, Window
 from sandbox.store.rulebook import RuleBook, Target
 
 
@@ -26,8 +26,9 @@ class RateLimit:
     target: Target
     limit: int
     per_seconds: float
+    counter: str
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, counts: Mapping[str, int]) -> dict[str, Any]:
         return {
             "id": self.id,
             **self.target.as_json(),
@@ -35,57 +36,46 @@ class RateLimit:
             "per_seconds": self.per_seconds,
         }
 
+    def window(self, vendor: str, tenant: str) -> Window:
+        return Window(f"{self.counter}:{vendor}:{tenant}", self.limit, self.per_seconds)
+
 
 class RateLimiter(RuleBook[RateLimit]):
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self._now = now
-        self._windows: dict[tuple[int, str, str], tuple[float, int]] = {}  # -> (start, count)
+    kind = "rate_limits"
 
-    def add(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """A rule from a body valid against schemas/sandbox/rate-limit.json, with its id."""
-        return self._add(
-            lambda rule_id: RateLimit(
-                id=rule_id,
-                target=Target.of(body),
-                limit=int(body["limit"]),
-                per_seconds=body["per_seconds"],
-            )
+    def __init__(self, records: Records, vendors: Sequence[str] = ()) -> None:
+        super().__init__(records)
+        self._vendors = tuple(vendors)  # (whose windows a tenant's reset forgets)
+
+    def _build(self, rule_id: int, record: Mapping[str, Any]) -> RateLimit:
+        """A rule from a body valid against schemas/sandbox/rate-limit.json."""
+        return RateLimit(
+            id=rule_id,
+            target=Target.of(record),
+            limit=int(record["limit"]),
+            per_seconds=record["per_seconds"],
+            counter=record["counter"],
         )
 
-    # Each key's window goes with its rule, or with its tenant.
-    def _forget_rule(self, rule_id: int) -> None:
-        self._windows = {k: w for k, w in self._windows.items() if k[0] != rule_id}
+    async def _forget_tenant(self, tenant: str) -> None:
+        # The windows of the tenant's keys under the rules that stay (about any tenant).
+        windows = [r.window(v, tenant).key for r in self._rules.values() for v in self._vendors]
+        if windows:
+            await self._records.forget(windows)
 
-    def _forget_all(self) -> None:
-        self._windows.clear()
-
-    def _forget_tenant(self, tenant: str) -> None:
-        self._windows = {k: w for k, w in self._windows.items() if k[2] != tenant}
-
-    def check(self, vendor: str, route: str, tenant: str) -> dict[str, Any] | None:
+    async def check(self, vendor: str, route: str, tenant: str) -> dict[str, Any] | None:
         """Count one request against every matching rule; the 429 to answer (a journal
         record with `retry_after`), or None. A refused request counts against no rule."""
-        if not self._rules:  # (most sandboxes have none: nothing to count, no lock to take)
+        rules = self.matching(vendor, route, tenant)
+        if not rules:
             return None
-        now = self._now()
-        with self._lock:
-            rules = [r for r in self._rules.values() if r.target.matches(vendor, route, tenant)]
-            opened: dict[tuple[int, str, str], tuple[float, int]] = {}
-            for rule in rules:
-                key = (rule.id, vendor, tenant)
-                start, count = self._windows.get(key, (now, 0))
-                if now >= start + rule.per_seconds:
-                    start, count = now, 0
-                if count >= rule.limit:
-                    retry_after = max(1, math.ceil(start + rule.per_seconds - now))
-                    return {
-                        "source": "rate_limit",
-                        "rule": rule.id,
-                        "type": "status",
-                        "status": 429,
-                        "retry_after": retry_after,
-                    }
-                opened[key] = (start, count + 1)
-            self._windows.update(opened)
-        return None
+        refused = await self._records.windows([rule.window(vendor, tenant) for rule in rules])
+        if refused is None:
+            return None
+        return {
+            "source": "rate_limit",
+            "rule": rules[refused.index].id,
+            "type": "status",
+            "status": 429,
+            "retry_after": refused.retry_after,
+        }

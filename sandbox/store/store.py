@@ -11,11 +11,14 @@ not exist.
 
 from __future__ import annotations
 
+import bisect
+import contextvars
+import functools
 import heapq
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sandbox.calls.clock import Clock
 from sandbox.calls.fixtures import FixtureSet, Tenant
@@ -23,17 +26,28 @@ from sandbox.calls.generator import LIVE, Generator
 from sandbox.calls.ids import uuid_from
 from sandbox.calls.lifecycle import Transition, observe, transitions
 from sandbox.calls.model import Call, Scenario
-from sandbox.store.backend import Backend
+from sandbox.errors import StoreDown
+from sandbox.store.backend import Backend, Conflict, Overlay
+from sandbox.store.listing import MadeIndexes, SortKey, sort_key
 from sandbox.store.memory import MemoryBackend
 
 LIVE_HEAD = len(LIVE)
+# A change that conflicts with other replicas' changes this many times in a row gets 503.
+ATTEMPTS = 8
+T = TypeVar("T")
+# What a change in progress leaves for after its commit (None: no change in progress).
+_AFTER: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "call_sandbox_after_commit", default=None
+)
 Order = Literal["desc", "asc"]
-SortKey = tuple[int, int, str]
 
 
-def sort_key(call: Call, sequence: int = 0) -> SortKey:
-    """Calls list by creation time; calls created in the same millisecond by creation order."""
-    return (call.created_ms, sequence, call.id)
+# How many generated calls' list keys are kept (of every tenant; about 200 bytes each).
+GENERATED_KEYS = 8192
+
+
+def _first(pair: tuple[SortKey, int]) -> SortKey:
+    return pair[0]
 
 
 class Store:
@@ -51,6 +65,9 @@ class Store:
         self.generator = generator
         self.clock = clock
         self.backend: Backend = backend if backend is not None else MemoryBackend()
+        self._made = MadeIndexes()  # pinned and created calls in list order, per tenant
+        # Where generated calls sit in list order: two digests each, asked for on every page.
+        self._generated_key = functools.lru_cache(maxsize=GENERATED_KEYS)(self._key_at)
         self._pinned: dict[str, dict[str, Call]] = {t: {} for t in self.tenants}
         self._aliases: dict[tuple[str, str], tuple[str, str]] = {}
         for call in fixtures.pinned:
@@ -60,14 +77,51 @@ class Store:
 
     # -- state ---------------------------------------------------------------------------
 
-    def reset(self, tenant: str | None = None) -> None:
+    async def reset(self, tenant: str | None = None) -> None:
         """Forget what clients did (all tenants, or one); the seeded population stays."""
-        self.backend.reset(tenant)
+        await self.backend.reset(tenant)
 
     def mutation(self, tenant: str) -> AbstractContextManager[None]:
         """Hold while reading, changing and writing one tenant's calls: no other thread,
         worker or replica sharing the store changes that tenant's calls meanwhile."""
         return self.backend.mutation(tenant)
+
+    def transaction(self, tenant: str) -> AbstractAsyncContextManager[None]:
+        """Where a request changes one tenant's calls: whole or not at all (`Backend`)."""
+        return self.backend.transaction(tenant)
+
+    async def change(self, tenant: str, run: Callable[[], T]) -> T:
+        """Run `run` (which reads, changes and writes `tenant`'s calls) in a transaction, again
+        on the newer state when another worker or replica changed the tenant first, and then
+        what it left for after the commit (`after_commit`). Raises StoreDown when the store
+        does not answer, or when the tenant kept changing under it ATTEMPTS times."""
+        for _ in range(ATTEMPTS):
+            later: list[Callable[[], None]] = []
+            token = _AFTER.set(later)
+            try:
+                async with self.transaction(tenant):
+                    result = run()
+            except Conflict:
+                continue
+            finally:
+                _AFTER.reset(token)
+            for step in later:
+                step()
+            return result
+        raise StoreDown(
+            f"tenant {tenant}'s calls changed under this request {ATTEMPTS} times in a row "
+            "(other clients keep changing them): retry"
+        )
+
+    @staticmethod
+    def after_commit(step: Callable[[], None]) -> None:
+        """Do `step` once the change being made is committed (at once outside `change`): what
+        the world hears of a change (its webhooks) must not go out for one never kept."""
+        later = _AFTER.get()
+        if later is None:
+            step()
+        else:
+            later.append(step)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -119,45 +173,89 @@ class Store:
     ) -> Iterator[Call]:
         """Every call of `tenant` as it is now, in creation order, lazily, after `after`."""
         now = self.clock.now_ms()
+        for plan in self.plans(tenant, order=order, after=after):
+            yield observe(plan, now)
+
+    def plans(
+        self, tenant: str, *, order: Order = "desc", after: SortKey | None = None
+    ) -> Iterator[Call]:
+        """Every call of `tenant` as planned (updated, deleted ones left out), in creation
+        order, lazily, after `after`: a page touches the calls on it and one more, whatever
+        the tenant holds (a generated call is generated when its turn comes)."""
         overlay = self.backend.overlay(tenant)
-        small = [(sort_key(c), c) for c in self._pinned.get(tenant, {}).values()]
-        small += [(sort_key(c, seq), c) for seq, c in overlay.created.values()]
-        deleted, patched = overlay.deleted, overlay.patched
+        pinned = self._pinned.get(tenant, {})
+        created, deleted, patched = overlay.created, overlay.deleted, overlay.patched
         descending = order == "desc"
-        small.sort(key=lambda pair: pair[0], reverse=descending)
-        if after is not None:
-            small = [p for p in small if (p[0] < after if descending else p[0] > after)]
         merged = heapq.merge(
-            small,
+            self._made_keys(tenant, overlay, pinned, descending, after),
             self._generated(tenant, descending, after),
-            key=lambda p: p[0],
+            key=_first,
             reverse=descending,
         )
-        for _, call in merged:
-            if call.id in deleted:
+        for key, index in merged:
+            call_id = key[2]
+            if call_id in deleted:
                 continue
-            yield observe(patched.get(call.id, call), now)
+            if index >= 0:
+                plan = self.generator.plan(tenant, index)
+            else:
+                made = created.get(call_id)
+                plan = made[1] if made is not None else pinned[call_id]
+            yield patched.get(call_id, plan)
+
+    def count(self, tenant: str) -> int:
+        """How many calls `tenant` has (what `calls` would yield), without listing them."""
+        overlay = self.backend.overlay(tenant)
+        deleted = sum(1 for i in list(overlay.deleted) if self.key_of(tenant, i) is not None)
+        made = len(self._pinned.get(tenant, {})) + len(overlay.created)
+        return self.generator.size(tenant) + made - deleted
+
+    def _made_keys(
+        self,
+        tenant: str,
+        overlay: Overlay,
+        pinned: Mapping[str, Call],
+        descending: bool,
+        after: SortKey | None,
+    ) -> Iterator[tuple[SortKey, int]]:
+        """The keys of the pinned and created calls (index -1: not generated), in order."""
+        keys = self._made.keys(tenant, overlay, pinned)
+        if descending:
+            stop = len(keys) if after is None else bisect.bisect_left(keys, after)
+            return ((keys[i], -1) for i in range(stop - 1, -1, -1))
+        start = 0 if after is None else bisect.bisect_right(keys, after)
+        return ((keys[i], -1) for i in range(start, len(keys)))
 
     def _generated(
         self, tenant: str, descending: bool, after: SortKey | None
-    ) -> Iterator[tuple[SortKey, Call]]:
+    ) -> Iterator[tuple[SortKey, int]]:
+        """The keys of the generated population and their indices, in order; no call is
+        generated here (a key is its creation instant and its id)."""
         size = self.generator.size(tenant)
         created = self.generator.created_ms
+        encode = self.generator.ids.encode
         # created_ms falls strictly with the index: binary-search the first index past `after`.
         low, high = 0, size
         if after is not None:
             while low < high:
                 middle = (low + high) // 2
-                key = (created(tenant, middle), 0, self.generator.ids.encode(tenant, middle))
+                key = (created(tenant, middle), 0, encode(tenant, middle))
                 if (key < after) if descending else (key <= after):
                     high = middle
                 else:
                     low = middle + 1
         stop = low if after is not None else size
         indices = range(low, size) if descending else range(stop - 1, -1, -1)
+        key_at = self._generated_key
         for index in indices:
-            call = self.generator.plan(tenant, index)
-            yield sort_key(call), call
+            yield key_at(tenant, index), index
+
+    def _key_at(self, tenant: str, index: int) -> SortKey:
+        return (
+            self.generator.created_ms(tenant, index),
+            0,
+            self.generator.ids.encode(tenant, index),
+        )
 
     # -- changes -------------------------------------------------------------------------
 

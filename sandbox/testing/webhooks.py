@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sandbox.store.backend import finish
 from sandbox.webhooks.engine import Webhooks
 from sandbox.webhooks.sink import Received, describe_shortfall, matching
 from sandbox.webhooks.targets import SINK_URL
@@ -121,13 +122,13 @@ class InProcessWebhooks(WebhooksHandle):
         tenant: str | None = None,
         events: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        made = self._engine.subscribe(vendor, url or SINK_URL, tenant=tenant, events=events)
+        made = finish(self._engine.subscribe(vendor, url or SINK_URL, tenant=tenant, events=events))
         return made.as_json()
 
     def unsubscribe(
         self, vendor: str | None = None, *, tenant: str | None = None, url: str | None = None
     ) -> int:
-        return len(self._engine.unsubscribe(vendor=vendor, tenant=tenant, url=url))
+        return len(finish(self._engine.unsubscribe(vendor=vendor, tenant=tenant, url=url)))
 
     def subscriptions(self) -> list[dict[str, Any]]:
         return self._engine.listing()

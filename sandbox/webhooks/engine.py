@@ -32,7 +32,7 @@ from sandbox.schemas import SchemaViolation
 from sandbox.store.journal import BODY_LIMIT, Journal
 from sandbox.version import __version__
 from sandbox.webhooks.dispatcher import Attempt, Delivery, Dispatcher
-from sandbox.webhooks.sink import Sink
+from sandbox.webhooks.sink import Sink, matching
 from sandbox.webhooks.targets import SINK_URL, Subscription, Subscriptions
 from sandbox.webhooks.urls import redact, refusal
 
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from sandbox.dialect.vendor import VendorSandbox
 
 log = logging.getLogger("sandbox.webhooks")
+# The questions each process answers from what it sent and received.
+DELIVERIES = "webhook-deliveries"
+ATTEMPTS = "webhook-attempts"
+SINK_CLEAR = "webhook-sink-clear"
 USER_AGENT = f"call-sandbox/{__version__}"  # the vendors' own are not documented
 
 
@@ -49,7 +53,10 @@ class Webhooks:
         self._journal = journal
         settings = state.settings
         self.sink = Sink()
-        self.subscriptions = Subscriptions()
+        self.subscriptions = Subscriptions(state.backend.records)
+        # A reset drops subscriptions once, wherever they are kept (`reset` below forgets what
+        # this process keeps: its queue, attempts and sink).
+        state.record_books.append(self.subscriptions)
         self.dispatcher = Dispatcher(
             retries=settings.webhook_retries,
             backoff_s=settings.webhook_backoff_s,
@@ -59,6 +66,41 @@ class Webhooks:
         )
         state.listeners.append(self.on_transition)
         state.reset_hooks.append(self.reset)
+        # Each process delivers the events it claimed: what was sent is asked of every one.
+        records = state.backend.records
+        records.answer(DELIVERIES, self._deliveries_here)
+        records.answer(ATTEMPTS, lambda asked: self._attempts_here())
+        records.answer(SINK_CLEAR, lambda asked: self.sink.clear())
+
+    def _deliveries_here(self, asked: Mapping[str, Any]) -> dict[str, Any]:
+        found = self.sink.items(matching(**asked))
+        return {"deliveries": [d.as_json() for d in found], "pending": self.dispatcher.pending}
+
+    def _attempts_here(self) -> dict[str, Any]:
+        shown = [a.as_json() for a in self.dispatcher.attempts()]
+        return {"attempts": shown, "pending": self.dispatcher.pending}
+
+    async def deliveries(self, **criteria: str) -> dict[str, Any]:
+        """What the sink received in every process sharing the store (in event time), and
+        how many deliveries are still queued or being tried."""
+        answers = await self._state.backend.records.gather(DELIVERIES, criteria)
+        found = [d for answer in answers for d in answer["deliveries"]]
+        return {
+            "deliveries": sorted(found, key=lambda d: d["at_ms"]),
+            "pending": sum(answer["pending"] for answer in answers),
+        }
+
+    async def attempts(self) -> dict[str, Any]:
+        """Every delivery attempt of every process sharing the store (in event time)."""
+        answers = await self._state.backend.records.gather(ATTEMPTS, {})
+        found = [a for answer in answers for a in answer["attempts"]]
+        return {
+            "attempts": sorted(found, key=lambda a: a["at_ms"]),
+            "pending": sum(answer["pending"] for answer in answers),
+        }
+
+    async def clear_sink(self) -> int:
+        return sum(await self._state.backend.records.gather(SINK_CLEAR, {}))
 
     @property
     def schemes(self) -> Mapping[str, WebhookScheme]:
@@ -133,7 +175,7 @@ class Webhooks:
 
     # -- from the control plane ------------------------------------------------------------
 
-    def subscribe(
+    async def subscribe(
         self,
         vendor: str,
         url: str,
@@ -156,10 +198,10 @@ class Webhooks:
             )
         chosen = tuple(e for e in scheme.events if e in wanted)
         subscription = Subscription(vendor=vendor, tenant=owner, url=url, events=chosen)
-        self.subscriptions.put(subscription)
+        await self.subscriptions.add(subscription)
         return subscription
 
-    def unsubscribe(
+    async def unsubscribe(
         self, *, vendor: str | None = None, tenant: str | None = None, url: str | None = None
     ) -> list[Subscription]:
         """Drop the subscriptions matching every given criterion (none given: all)."""
@@ -167,7 +209,7 @@ class Webhooks:
             self._scheme(vendor)
         if tenant is not None:
             self._tenant(tenant)
-        return self.subscriptions.remove(vendor=vendor, tenant=tenant, url=url)
+        return await self.subscriptions.remove(vendor=vendor, tenant=tenant, url=url)
 
     def listing(self) -> list[dict[str, Any]]:
         """Every place webhooks go but per-call URLs: the subscriptions, then agents' URLs."""
@@ -182,8 +224,7 @@ class Webhooks:
         return found
 
     def reset(self, tenant: str | None = None) -> None:
-        """Forget subscriptions, queued deliveries, attempts and the sink (all, or a tenant's)."""
-        self.subscriptions.reset(tenant)
+        """Forget this process's queued deliveries, attempts and sink (all, or a tenant's)."""
         self.dispatcher.reset(tenant)
         self.sink.clear(tenant)
 

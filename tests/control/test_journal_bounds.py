@@ -6,13 +6,13 @@ kept, not the bytes sent; it runs off the event loop."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from starlette.testclient import TestClient
 
-from sandbox.control.journal import routes
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.store.journal import (
     BUDGET,
@@ -208,10 +208,24 @@ def test_a_read_looks_through_what_was_kept_not_what_was_sent(client: TestClient
     assert counting.looked <= state.journal.bytes // 50  # only the entry asked for
 
 
-def test_the_journal_is_read_off_the_event_loop(state: VendorSandbox) -> None:
-    (listing,) = [r for r in routes(state) if r.method == "GET"]
-    assert listing.off_loop
-    assert not next(r for r in routes(state) if r.method == "DELETE").off_loop
+def test_the_journal_is_written_out_off_the_event_loop(client: TestClient) -> None:
+    """A read writes out (redacts, formats) up to the journal's whole budget: on a worker
+    thread, while the event loop serves other requests."""
+    state: VendorSandbox = client.app.state.sandbox  # type: ignore[attr-defined]
+    client.get(DOCS_CALL, headers=_retell(state))
+    threads: list[threading.Thread] = []
+    entries = state.journal.entries
+
+    def watched(query: JournalQuery | None = None) -> list[dict[str, Any]]:
+        threads.append(threading.current_thread())
+        return entries(query)
+
+    state.journal.entries = watched  # type: ignore[method-assign]
+    assert len(client.get("/_sandbox/journal").json()["entries"]) == 1
+    assert client.portal is not None
+    loop_thread = client.portal.call(threading.current_thread)
+    assert threads
+    assert all(thread is not loop_thread for thread in threads)
 
 
 def test_deleting_counts_without_writing_entries_out(client: TestClient) -> None:

@@ -9,7 +9,9 @@ import pytest
 import retell
 
 from sandbox.dialect.vendor import Vendor
+from sandbox.store.backend import finish
 from sandbox.store.ratelimits import RateLimiter
+from sandbox.store.records import LocalRecords
 from sandbox.testing.handles import SandboxHandle
 from sandbox.vendors import VENDORS
 from tests.doubles import INJECTED, MODES, lookup, pick, send, state_of
@@ -22,6 +24,26 @@ def handle(request: pytest.FixtureRequest, sandbox: SandboxHandle) -> SandboxHan
     return pick(request, sandbox)
 
 
+class Limiter:
+    """The rate limits of one process, called as the control plane and the pipeline do."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        vendors = [vendor.name for vendor in VENDORS]
+        self.book = RateLimiter(LocalRecords(now=clock), vendors=vendors)
+
+    def add(self, body: dict[str, Any]) -> dict[str, Any]:
+        return finish(self.book.add(body))
+
+    def check(self, vendor: str, route: str, tenant: str) -> dict[str, Any] | None:
+        return finish(self.book.check(vendor, route, tenant))
+
+    def reset(self, tenant: str | None = None) -> None:
+        finish(self.book.reset(tenant))
+
+    def rules(self) -> list[dict[str, Any]]:
+        return finish(self.book.rules())
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -32,7 +54,7 @@ class FakeClock:
 
 def test_a_fixed_window_per_key() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(now=clock)
+    limiter = Limiter(clock)
     assert limiter.add({"vendor": "retell", "limit": 2, "per_seconds": 10}) == {
         "id": 1,
         "vendor": "retell",
@@ -62,7 +84,7 @@ def test_a_fixed_window_per_key() -> None:
 
 def test_refused_requests_do_not_count_and_every_rule_must_allow() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(now=clock)
+    limiter = Limiter(clock)
     limiter.add({"limit": 3, "per_seconds": 60})
     limiter.add({"route": "get-call", "limit": 1, "per_seconds": 5})
     assert limiter.check("zudu", "get-call", "acme") is None

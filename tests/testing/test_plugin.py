@@ -18,6 +18,7 @@ from sandbox import __version__
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.resources import fixtures_dir
 from sandbox.serve.server import BackgroundServer
+from sandbox.store.backend import finish
 
 pytest_plugins = ["pytester"]
 
@@ -419,7 +420,7 @@ def test_sandbox_url_points_every_fixture_at_the_external_sandbox(
             assert sandbox_server.url == URL
         """
     )
-    state.store.reset()
+    finish(state.store.reset())
     result = run(project, "--sandbox-url", external.url + "/")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(

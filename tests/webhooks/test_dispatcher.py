@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from sandbox import Settings, create_app
 from sandbox.dialect.vendor import VendorSandbox
+from sandbox.store.backend import finish
 from sandbox.store.journal import JournalQuery
 from sandbox.webhooks.dispatcher import QUEUE_BYTES, Delivery, Dispatcher
 from sandbox.webhooks.engine import Webhooks
@@ -96,7 +97,7 @@ def test_close_cuts_an_attempt_short_and_ends_the_thread() -> None:
     state: VendorSandbox = app.state.sandbox
     engine = _engine(app)
     with silent() as listener:
-        engine.subscribe("retell", listener.url(), events=["call_ended"])
+        finish(engine.subscribe("retell", listener.url(), events=["call_ended"]))
         state.advance(3_600_000)
         assert _poll(lambda: listener.accepted >= 1)
         assert engine.dispatcher.pending > 0
@@ -123,7 +124,7 @@ def test_deliveries_beyond_the_queue_cap_are_dropped_and_recorded(
         receiver.hold.clear()  # the first delivery waits there; two more queue behind it
         url = receiver.url.replace("http://", "http://user:s3cret@")
         shown = receiver.url.replace("http://", "http://***@")
-        _engine(app).subscribe("retell", url)
+        finish(_engine(app).subscribe("retell", url))
         state.advance(3_600_000)
         assert dispatcher.pending == 3
         assert dispatcher.dropped == 2
@@ -167,7 +168,7 @@ def test_deliveries_beyond_the_byte_cap_are_dropped() -> None:
     state: VendorSandbox = app.state.sandbox
     engine = _engine(app)
     engine.dispatcher.queue_bytes = 1  # no body fits
-    engine.subscribe("zudu", "sandbox://sink")
+    finish(engine.subscribe("zudu", "sandbox://sink"))
     state.advance(3_600_000)
     assert engine.dispatcher.pending == 0
     assert engine.sink.items() == []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio.from_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -174,7 +175,8 @@ def ui_routes(state: VendorSandbox, webhooks: Webhooks) -> list[BaseRoute]:
             criteria["method"] = criteria["method"].upper()
         result: dict[str, Any] | None = None
         if "verify" in request.query_params:
-            entries = state.journal.entries(JournalQuery(kind="request"))
+            query = JournalQuery(kind="request")
+            entries = anyio.from_thread.run(state.journal_entries, query)["entries"]
             try:
                 found = check_called(entries, criteria, None)
                 result = {"ok": True, "lines": [line(e) for e in found[:50]], "count": len(found)}
@@ -191,18 +193,25 @@ def ui_routes(state: VendorSandbox, webhooks: Webhooks) -> list[BaseRoute]:
         return page(
             request,
             "rules.html",
-            {"faults": state.faults.rules(), "rate_limits": state.rate_limits.rules()},
+            {
+                # (This page is made on a worker thread: the rules' counts may live in a shared
+                # store, which the event loop reads.)
+                "faults": anyio.from_thread.run(state.faults.rules),
+                "rate_limits": anyio.from_thread.run(state.rate_limits.rules),
+            },
         )
 
     def hooks(request: Request) -> Response:
+        sent = anyio.from_thread.run(webhooks.attempts)
         return page(
             request,
             "webhooks.html",
             {
                 "subscriptions": webhooks.listing(),
-                "deliveries": [d.as_json() for d in webhooks.sink.items(None)][-100:],
-                "attempts": [a.as_json() for a in webhooks.dispatcher.attempts()][-100:],
-                "pending": webhooks.dispatcher.pending,
+                # (Every process's: asked from this worker thread of the event loop.)
+                "deliveries": anyio.from_thread.run(webhooks.deliveries)["deliveries"][-100:],
+                "attempts": sent["attempts"][-100:],
+                "pending": sent["pending"],
             },
         )
 

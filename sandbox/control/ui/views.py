@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+import anyio.from_thread
+
 from sandbox.calls.instants import iso_millis
 from sandbox.calls.lifecycle import transitions
 from sandbox.calls.model import Call, Direction, Scenario
@@ -206,7 +208,9 @@ def timeline(plan: Call, now: int) -> list[Moment]:
 def webhooks_for(webhooks: Webhooks, ids: Mapping[str, str], call_id: str) -> list[dict[str, Any]]:
     """Every attempt to deliver a webhook about this call, oldest first."""
     known = {call_id, *ids.values()}
-    return [a.as_json() for a in webhooks.dispatcher.attempts() if a.delivery.call_id in known]
+    # (Pages are made on a worker thread; every process's attempts are asked on the loop.)
+    attempts = anyio.from_thread.run(webhooks.attempts)["attempts"]
+    return [a for a in attempts if a["call_id"] in known]
 
 
 def transcript(call: Call) -> list[tuple[str, str, str]]:

@@ -177,6 +177,7 @@ class CallQuery:
     sort_column: str
     order: Order
     matches: Predicate
+    filtered: bool = False  # whether any filter was given (else `matches` takes every call)
 
     @property
     def streams(self) -> bool:
@@ -195,6 +196,7 @@ def parse(query: Query) -> CallQuery:
         sort_column=_sort_column(query),
         order=_order(query),
         matches=lambda item: all(p(item) for p in predicates),
+        filtered=bool(predicates),
     )
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sandbox.calls.created import new_call
 from sandbox.calls.model import Agent, Call, Contact, Direction
 from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
+from sandbox.http import pages
+from sandbox.http.pages import Item, items_of
 from sandbox.store.store import Order
 from sandbox.vendors.callab import query as call_query
 from sandbox.vendors.callab.render import agent_id, envelope, render_call
 from sandbox.vendors.callab.uuids import parse_uuid
-
-Item = dict[str, Any]
 
 
 def get_call(context: Context) -> Reply:
@@ -27,24 +27,51 @@ def get_call(context: Context) -> Reply:
     return Reply(200, envelope(render_call(found)), "callab/get-call.json")
 
 
-def _rendered(context: Context, order: Order) -> Iterator[Item]:
-    for call in context.sandbox.store.calls(context.tenant.id, order=order):
-        yield render_call(call)
+# What a list item is rendered as, for the kept items (`sandbox.http.pages`).
+_ITEM = "callab/call"
+
+
+def _items(context: Context, plans: Iterable[Call]) -> list[Item]:
+    """`plans` as kept list items (rendered, or read from what is kept)."""
+    tenant = context.tenant.id
+    kept = items_of(context.sandbox.store)
+    now = context.sandbox.clock.now_ms()
+    return [kept.item(_ITEM, tenant, plan, now, render_call) for plan in plans]
+
+
+def _bodies(context: Context, order: Order) -> Iterator[tuple[Call, dict[str, Any]]]:
+    """Every call of the tenant with its item's body, lazily, for a filter or a sort: the
+    items rendered are kept only while the tenant's calls fit among the kept items."""
+    store, tenant = context.sandbox.store, context.tenant.id
+    kept = items_of(store)
+    now = context.sandbox.clock.now_ms()
+    keep = kept.keeps_all(store.count(tenant))
+    for plan in store.plans(tenant, order=order):
+        yield plan, kept.body(_ITEM, tenant, plan, now, render_call, keep)
 
 
 def query_calls(context: Context) -> Reply:
     wanted = call_query.parse(context.query)
     start = wanted.page * wanted.per_page
-    if wanted.streams:
-        matching = (item for item in _rendered(context, wanted.order) if wanted.matches(item))
-        page = list(itertools.islice(matching, start, start + wanted.per_page))
+    store, tenant = context.sandbox.store, context.tenant.id
+    chosen: Iterable[Call]
+    if wanted.streams and not wanted.filtered:
+        # Creation order, no filter: the calls before the page need no rendering.
+        chosen = itertools.islice(
+            store.plans(tenant, order=wanted.order), start, start + wanted.per_page
+        )
+    elif wanted.streams:
+        matching = (plan for plan, body in _bodies(context, wanted.order) if wanted.matches(body))
+        chosen = itertools.islice(matching, start, start + wanted.per_page)
     else:
         # Any other column needs every matching call before the first page is known: a full
         # scan of the tenant's calls (fine for the default population of 500; slow for millions).
-        every = [item for item in _rendered(context, "desc") if wanted.matches(item)]
-        every.sort(key=call_query.sort_key(wanted.sort_column), reverse=wanted.order == "desc")
-        page = every[start : start + wanted.per_page]
-    return Reply(200, envelope(page), "callab/query-calls.json")
+        found = [(plan, body) for plan, body in _bodies(context, "desc") if wanted.matches(body)]
+        key = call_query.sort_key(wanted.sort_column)
+        found.sort(key=lambda pair: key(pair[1]), reverse=wanted.order == "desc")
+        chosen = [plan for plan, _ in found[start : start + wanted.per_page]]
+    page = _items(context, chosen)
+    return pages.page(context.sandbox.schemas, "callab/query-calls.json", page, envelope)
 
 
 def _agent(context: Context, wanted: str | None) -> Agent:

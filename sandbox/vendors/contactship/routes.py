@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sandbox.calls.model import Call
 from sandbox.dialect.vendor import Context, Param, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
-from sandbox.http import params
+from sandbox.http import pages, params
+from sandbox.http.pages import Item, items_of
 from sandbox.store.store import Order
 from sandbox.vendors.contactship import formats
 from sandbox.vendors.contactship.contacts import (
@@ -24,10 +26,9 @@ from sandbox.vendors.contactship.query import formatted, only
 from sandbox.vendors.contactship.render import (
     ALL_CALL_RESULTS,
     ALL_CALL_STATUSES,
-    base,
     render_call,
 )
-from sandbox.vendors.contactship.transcript import FLAG_NAMES, FLAG_PARAMS, read_flags
+from sandbox.vendors.contactship.transcript import FLAG_NAMES, FLAG_PARAMS, Flags, read_flags
 
 # The docs give no maximum for `limit`; the sandbox caps a page at 100 calls.
 MAX_LIMIT = 100
@@ -95,6 +96,29 @@ def _filters(context: Context) -> list[Check]:
     return checks
 
 
+def _form(flags: Flags) -> str:
+    """What a list item is rendered as, for the kept items (`sandbox.http.pages`)."""
+    return f"contactship/list/{flags.transcript}/{flags.words}/{flags.tools}/{flags.format}"
+
+
+def _renderer(flags: Flags) -> Callable[[Call], dict[str, Any]]:
+    return lambda call: render_call(call, flags, list_item=True)
+
+
+def _items(context: Context, plans: Iterable[Call], flags: Flags) -> Iterator[Item]:
+    """`plans` as kept list items, lazily: a page renders the calls on it and no others."""
+    tenant = context.tenant.id
+    kept = items_of(context.sandbox.store)
+    now = context.sandbox.clock.now_ms()
+    form, render = _form(flags), _renderer(flags)
+    for plan in plans:
+        yield kept.item(form, tenant, plan, now, render)
+
+
+def _page(items: list[Any], count: int) -> dict[str, Any]:
+    return {"data": items, "count": count}
+
+
 def list_calls(context: Context) -> Reply:
     query = context.query
     only(query, LIST_NAMES)
@@ -103,17 +127,34 @@ def list_calls(context: Context) -> Reply:
     order = _ORDERS[params.choice(query, "order", "desc", tuple(_ORDERS)) or "desc"]
     checks = _filters(context)
     flags = read_flags(query, transcript_default=False)
-    page: list[Call] = []
-    count = 0
-    # `count` is the total before paging, so every call of the tenant is looked at once.
-    for call in context.sandbox.store.calls(context.tenant.id, order=order):
-        item = base(call, list_item=True)
-        if all(check(call, item) for check in checks):
-            if offset <= count < offset + limit:
-                page.append(call)
-            count += 1
-    data = [render_call(call, flags, list_item=True) for call in page]
-    return Reply(200, {"data": data, "count": count}, "contactship/list.json")
+    store, tenant = context.sandbox.store, context.tenant.id
+    plans = store.plans(tenant, order=order)
+    chosen: Iterable[Call]
+    if not checks:
+        # `count` is the total before paging: without a filter, the tenant's size, so only
+        # the page is looked at.
+        count = store.count(tenant)
+        chosen = itertools.islice(plans, offset, offset + limit)
+    else:
+        # With one, every call of the tenant is looked at once (its item's body: kept, or
+        # rendered, and kept only while the tenant's calls fit among the kept items).
+        kept, now = items_of(store), context.sandbox.clock.now_ms()
+        form, render = _form(flags), _renderer(flags)
+        keep = kept.keeps_all(store.count(tenant))
+        chosen, count = [], 0
+        for plan in plans:
+            body = kept.body(form, tenant, plan, now, render, keep)
+            if all(check(plan, body) for check in checks):
+                if offset <= count < offset + limit:
+                    chosen.append(plan)
+                count += 1
+    page = list(_items(context, chosen, flags))
+    return pages.page(
+        context.sandbox.schemas,
+        "contactship/list.json",
+        page,
+        lambda items: _page(items, count),
+    )
 
 
 ROUTES = (

@@ -115,6 +115,16 @@ def _tool_matches(call: Call, condition: Mapping[str, Any]) -> bool:
     return False
 
 
+def v3_reads_call(criteria: Mapping[str, Any]) -> bool:
+    """Whether the V3 filter reads the call itself (the item alone answers the others)."""
+    return any(key == "tool_calls" or key in CALL_FIELDS for key in criteria)
+
+
+def v2_reads_call(criteria: Mapping[str, Any]) -> bool:
+    """Whether the V2 filter reads the call itself (the item alone answers the others)."""
+    return any(key in CALL_FIELDS for key in criteria)
+
+
 def v3_predicate(criteria: Mapping[str, Any]) -> Predicate:
     def matches(call: Call, item: Item) -> bool:
         for key, condition in criteria.items():

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sandbox.calls.created import new_call, placing_agent, require_e164
+from sandbox.calls.lifecycle import observe
 from sandbox.calls.model import Agent, Call
 from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
-from sandbox.store.store import Order, SortKey
-from sandbox.vendors.retell.filters import Predicate, v2_predicate, v3_predicate
+from sandbox.http import pages
+from sandbox.http.pages import Item, items_of
+from sandbox.store.listing import SortKey
+from sandbox.store.store import Order
+from sandbox.vendors.retell.filters import (
+    Predicate,
+    v2_predicate,
+    v2_reads_call,
+    v3_predicate,
+    v3_reads_call,
+)
 from sandbox.vendors.retell.idempotency import (
     IDEMPOTENCY_KEY,
     idempotency_record,
@@ -23,6 +33,8 @@ from sandbox.vendors.retell.render import agent_id, call_id, render_call
 from sandbox.vendors.retell.storage import storage_overrides
 
 _ORDER: Mapping[str, Order] = {"descending": "desc", "ascending": "asc"}
+# A filter of a list: the call as planned, and the body of its list item.
+Match = Callable[[Call, Any], bool]
 
 
 def _call(context: Context) -> Call:
@@ -108,13 +120,58 @@ def _cursor(context: Context, key: str) -> SortKey:
     return cursor
 
 
-def _items(
-    context: Context, order: Order, after: SortKey | None, matches: Predicate, transcripts: bool
-) -> Iterator[tuple[Call, dict[str, Any]]]:
-    for call in context.sandbox.store.calls(context.tenant.id, order=order, after=after):
-        item = render_call(call, transcripts=transcripts)
-        if matches(call, item):
-            yield call, item
+# What a list item is rendered as, for the kept items (`sandbox.http.pages`).
+_V3_ITEM, _V2_ITEM = "retell/list-v3", "retell/list-v2"
+
+
+def _v3_item(call: Call) -> dict[str, Any]:
+    return render_call(call, transcripts=False)
+
+
+def _matcher(context: Context, predicate: Predicate, reads_call: bool) -> Match:
+    """The filter over item bodies; the call as it is now is made only for filters that read
+    what the item does not show (tool calls, batch ids)."""
+    if not reads_call:
+        return predicate
+    now = context.sandbox.clock.now_ms()
+    return lambda plan, item: predicate(observe(plan, now), item)
+
+
+def _form(v2: bool) -> tuple[str, Callable[[Call], dict[str, Any]]]:
+    return (_V2_ITEM, render_call) if v2 else (_V3_ITEM, _v3_item)
+
+
+def _plans(context: Context, order: Order, after: SortKey | None) -> Iterator[Call]:
+    return context.sandbox.store.plans(context.tenant.id, order=order, after=after)
+
+
+def _items(context: Context, plans: Iterable[Call], v2: bool) -> Iterator[tuple[Call, Item]]:
+    """`plans` as kept list items, lazily: a page renders the calls on it and no others."""
+    tenant = context.tenant.id
+    kept = items_of(context.sandbox.store)
+    now = context.sandbox.clock.now_ms()
+    form, render = _form(v2)
+    for plan in plans:
+        yield plan, kept.item(form, tenant, plan, now, render)
+
+
+def _matching(
+    context: Context, order: Order, after: SortKey | None, matches: Match | None, v2: bool
+) -> Iterator[Call]:
+    """The calls from `after` on whose item `matches` keeps (None: every call), lazily. A scan
+    keeps the items it renders only while the tenant's calls fit among the kept items
+    (`Items.keeps_all`); without a filter, nothing is rendered here."""
+    if matches is None:
+        yield from _plans(context, order, after)
+        return
+    store, tenant = context.sandbox.store, context.tenant.id
+    kept = items_of(store)
+    now = context.sandbox.clock.now_ms()
+    form, render = _form(v2)
+    keep = kept.keeps_all(store.count(tenant))
+    for plan in _plans(context, order, after):
+        if matches(plan, kept.body(form, tenant, plan, now, render, keep)):
+            yield plan
 
 
 def _whole(body: Mapping[str, Any], name: str, default: int) -> int:
@@ -122,33 +179,57 @@ def _whole(body: Mapping[str, Any], name: str, default: int) -> int:
     return int(body.get(name, default))
 
 
+def _v3_page(
+    found: list[tuple[Call, Item]], has_more: bool, total: int | None
+) -> Callable[[list[Any]], dict[str, Any]]:
+    def build(items: list[Any]) -> dict[str, Any]:
+        response: dict[str, Any] = {"items": items, "has_more": has_more}
+        if has_more:
+            response["pagination_key"] = call_id(found[-1][0])
+        if total is not None:
+            response["total"] = total
+        return response
+
+    return build
+
+
 def list_calls_v3(context: Context) -> Reply:
     body = context.body
     order = _ORDER[body.get("sort_order", "descending")]
     limit = _whole(body, "limit", 50)
-    matches = v3_predicate(body.get("filter_criteria", {}))
+    criteria = body.get("filter_criteria", {})
+    matches = (
+        _matcher(context, v3_predicate(criteria), v3_reads_call(criteria)) if criteria else None
+    )
     after = _cursor(context, body["pagination_key"]) if "pagination_key" in body else None
-    found = _items(context, order, after, matches, transcripts=False)
     # A skip past any list's end is an empty page (islice takes nothing above sys.maxsize).
     skip = min(_whole(body, "skip", 0), sys.maxsize - limit - 1)
-    page = list(itertools.islice(found, skip, skip + limit + 1))
+    found = _matching(context, order, after, matches, v2=False)
+    page = list(_items(context, itertools.islice(found, skip, skip + limit + 1), v2=False))
     has_more = len(page) > limit
     page = page[:limit]
-    response: dict[str, Any] = {"items": [item for _, item in page], "has_more": has_more}
-    if has_more:
-        response["pagination_key"] = call_id(page[-1][0])
+    total: int | None = None
     if body.get("include_total", False):
-        response["total"] = sum(1 for _ in _items(context, order, None, matches, False))
-    return Reply(200, response, "retell/list-v3.json")
+        if matches is None:  # (every call: the tenant's size, no scan)
+            total = context.sandbox.store.count(context.tenant.id)
+        else:
+            total = sum(1 for _ in _matching(context, order, None, matches, v2=False))
+    build = _v3_page(page, has_more, total)
+    return pages.page(context.sandbox.schemas, "retell/list-v3.json", [i for _, i in page], build)
 
 
 def list_calls_v2(context: Context) -> Reply:
     body = context.body
     order = _ORDER[body.get("sort_order", "descending")]
     after = _cursor(context, body["pagination_key"]) if "pagination_key" in body else None
-    matches = v2_predicate(body.get("filter_criteria", {}))
-    page = itertools.islice(_items(context, order, after, matches, True), _whole(body, "limit", 50))
-    return Reply(200, [item for _, item in page], "retell/list-v2.json")
+    criteria = body.get("filter_criteria", {})
+    matches = (
+        _matcher(context, v2_predicate(criteria), v2_reads_call(criteria)) if criteria else None
+    )
+    found = _matching(context, order, after, matches, v2=True)
+    chosen = _items(context, itertools.islice(found, _whole(body, "limit", 50)), v2=True)
+    page = [item for _, item in chosen]
+    return pages.page(context.sandbox.schemas, "retell/list-v2.json", page, lambda items: items)
 
 
 ROUTES = (

@@ -5,16 +5,20 @@ Every answer is Zudu's envelope `{message, status: "success", error: null, data}
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sandbox.calls.created import new_call, placing_agent, require_e164
 from sandbox.calls.model import Agent, Call, Scenario
 from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
+from sandbox.http import pages
+from sandbox.http.pages import items_of
 from sandbox.vendors.zudu.envelope import success
 from sandbox.vendors.zudu.listing import (
     QUERY_PARAMS,
+    Facts,
     Listing,
     from_body,
     from_query,
@@ -47,25 +51,49 @@ def get_call(context: Context) -> Reply:
     return Reply(200, body, "zudu/get.json")
 
 
+# What a list item is rendered as, for the kept items (`sandbox.http.pages`).
+_ITEM, _FACTS = "zudu/call", "zudu/facts"
+
+
 def _list(context: Context, listing: Listing) -> Reply:
-    found = select(
-        context.sandbox.store.calls(
-            context.tenant.id, order="asc" if listing.sort_order == "ascending" else "desc"
-        ),
-        listing,
-    )
+    store, tenant = context.sandbox.store, context.tenant.id
+    kept = items_of(store)
+    now = context.sandbox.clock.now_ms()
+    plans = store.plans(tenant, order="asc" if listing.sort_order == "ascending" else "desc")
     start = listing.page * listing.limit
-    page = found[start : start + listing.limit]
-    data = {
-        "organization_id": organization_id(context.tenant.id),
-        "calls": [render_call(call) for call in page],
-        "pagination": pagination(listing, len(found)),
-        "returned_count": len(page),
-        "sort_order": listing.sort_order,
-        "sort_by": listing.sort_by,
-        "applied_filters": dict(listing.filters),
-    }
-    return Reply(200, success("Calls retrieved successfully", data), "zudu/list.json")
+    chosen: Iterable[Call]
+    if not listing.filters and listing.sort_by == "created_at":
+        # The store's own order, every call: the total is the tenant's size, and only the
+        # page is looked at.
+        total = store.count(tenant)
+        chosen = itertools.islice(plans, start, start + listing.limit)
+    else:
+        keep = kept.keeps_all(store.count(tenant))
+
+        def read(plan: Call) -> Facts:
+            # The facts alone (not the whole item, whose transcript has every word), kept
+            # as an item of their own while the tenant's calls fit (`Items.keeps_all`).
+            found: Facts = kept.body(_FACTS, tenant, plan, now, facts, keep)
+            return found
+
+        found = select(plans, listing, read)
+        total = len(found)
+        chosen = found[start : start + listing.limit]
+    page = [kept.item(_ITEM, tenant, plan, now, render_call) for plan in chosen]
+
+    def build(calls: list[Any]) -> dict[str, Any]:
+        data = {
+            "organization_id": organization_id(tenant),
+            "calls": calls,
+            "pagination": pagination(listing, total),
+            "returned_count": len(page),
+            "sort_order": listing.sort_order,
+            "sort_by": listing.sort_by,
+            "applied_filters": dict(listing.filters),
+        }
+        return success("Calls retrieved successfully", data)
+
+    return pages.page(context.sandbox.schemas, "zudu/list.json", page, build)
 
 
 def list_calls(context: Context) -> Reply:
