@@ -165,6 +165,12 @@ class Route:
     # Errors the handler raises besides those every route of its kind can meet (auth, a bad
     # body or query, an unknown id): one example of each, to document its status and shape.
     raises: tuple[SandboxError, ...] = ()
+    # A POST that only reads (Retell's and Zudu's list searches): it changes nothing, so it
+    # runs as a GET does, outside any transaction.
+    reads_only: bool = False
+    # It may look through every call of the tenant (a filtered list): it runs in slices, in
+    # turn with the event loop (sandbox.store.slices), whatever the tenant's size.
+    scans: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -50,6 +50,7 @@ from sandbox.http.limits import KEPT_HEADS, KeptHeaders, read_head
 from sandbox.http.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
 from sandbox.store.memory import MemoryBackend
+from sandbox.store.slices import sliced
 
 log = logging.getLogger("sandbox")
 
@@ -249,7 +250,9 @@ class VendorApp:
         )
         if kept is not None:
             return self._keep(route, context, kept)
-        if method in _READS:
+        if method in _READS or route.reads_only:
+            if route.scans:
+                return self._finished(await sliced(lambda: route.handler(context)))
             return self._finished(route.handler(context))
         # Handlers read, change and write (Zudu's PUT merges metadata): a request's changes are
         # made whole or not at all; when another worker or replica changed the tenant first,

@@ -245,7 +245,10 @@ class _Transaction:
         return Entry(deleted, patched, created)
 
     def overlay(self) -> Overlay:
-        """The tenant as this transaction sees it (a copy: it is being written)."""
+        """The tenant as this transaction sees it (a copy, once it wrote: it is being written;
+        before, the mirror's own, as a request that only reads, a POST list, sees it)."""
+        if not self.changes and self.counter == self.base.counter:
+            return self.base
         patched = {**self.base.patched, **self.patched}
         for gone in self.deleted:
             patched.pop(gone, None)

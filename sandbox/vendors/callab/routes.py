@@ -204,6 +204,7 @@ VERSIONED = (
         query_calls,
         query=call_query.PARAMS,
         response_schema="callab/query-calls.json",
+        scans=True,
     ),
     Route("GET", "/v1/calls/{id}", "get-call", get_call, response_schema="callab/get-call.json"),
     Route(

@@ -173,6 +173,7 @@ ROUTES = (
         list_calls,
         query=LIST_PARAMS,
         response_schema="contactship/list.json",
+        scans=True,
     ),
     Route(
         "POST",
@@ -201,6 +202,7 @@ ROUTES = (
         query=CONTACT_CALLS_PARAMS,
         response_schema=CONTACT_CALLS_SCHEMA,
         raises=(ContactNotFound("c1d2e3f4-a5b6-7890-cdef-123456789012"),),
+        scans=True,
     ),
     Route(
         "GET",
@@ -208,6 +210,7 @@ ROUTES = (
         "contact-call-history",
         call_history,
         response_schema=CALL_HISTORY_SCHEMA,
+        scans=True,
         raises=(
             InvalidRequest.one("path.phoneNumber", "must be a valid phone number"),
             ContactNotFound("+14155552678", by="phone number"),

@@ -243,6 +243,8 @@ ROUTES = (
         list_calls_v3,
         "retell/list-calls-v3.request.json",
         response_schema="retell/list-v3.json",
+        reads_only=True,
+        scans=True,
     ),
     Route(
         "POST",
@@ -251,6 +253,8 @@ ROUTES = (
         list_calls_v2,
         "retell/list-calls-v2.request.json",
         response_schema="retell/list-v2.json",
+        reads_only=True,
+        scans=True,
     ),
     Route(
         "POST",

@@ -253,6 +253,8 @@ ROUTES = (
         list_calls,
         "zudu/list-calls.request.json",
         response_schema="zudu/list.json",
+        reads_only=True,
+        scans=True,
     ),
     Route(
         "GET",
@@ -261,6 +263,7 @@ ROUTES = (
         list_calls_get,
         query=QUERY_PARAMS,
         response_schema="zudu/list.json",
+        scans=True,
     ),
     Route(
         "PUT",
