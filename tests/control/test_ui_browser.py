@@ -241,8 +241,8 @@ def test_the_keyboard_reaches_every_control_with_a_visible_focus(page: Any, serv
 def test_two_replicas_on_redis_show_the_shared_world(
     browser: Any, tmp_path: Path, redis_url: str
 ) -> None:
-    """Calls and the clock live in Redis: one replica's page shows what a client did through
-    the other. The journal, fault rules and webhooks are each replica's own."""
+    """Redis holds one sandbox: one replica's pages show what a client did through the other
+    (calls, the clock, the journal, fault rules)."""
     shared = ("--store", redis_url, "--admin-token", TOKEN)
     with serve(tmp_path / "a", *shared) as first, serve(tmp_path / "b", *shared) as second:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -267,10 +267,15 @@ def test_two_replicas_on_redis_show_the_shared_world(
             assert _admin(second, "POST", "/_sandbox/clock/advance", {"seconds": 600})[0] == 200
             sync_api.expect(page.locator("#call-status")).to_have_text("completed")
             sync_api.expect(page.locator("#clock-now")).to_have_text("2026-03-20T12:10:00.000Z")
-            # What is not shared: each replica journals the requests it served.
+            # The journal is one too: this replica's tail shows the create the other served.
             page.goto(first.url + "/_sandbox/ui/journal")
-            sync_api.expect(page.locator("#tail-empty")).to_be_visible()
-            journal = _admin(second, "GET", "/_sandbox/journal")[1]["entries"]
-            assert [e["route"] for e in journal] == ["create-phone-call"]
+            entry = page.locator("#tail details").filter(has_text="create-phone-call")
+            sync_api.expect(entry).to_have_count(1)
+            sync_api.expect(page.locator("#tail-empty")).to_be_hidden()
+            # And so are the rules: one added through the other replica is listed here.
+            rule = {"vendor": "zudu", "fault": {"type": "status", "status": 502}}
+            assert _admin(second, "POST", "/_sandbox/faults", rule)[0] == 201
+            page.goto(first.url + "/_sandbox/ui/rules")
+            sync_api.expect(page.locator("body")).to_contain_text("502")
         finally:
             context.close()
