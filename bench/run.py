@@ -2,9 +2,12 @@
 
 Load comes from wrk in another process on 127.0.0.1; every speed figure is a ratio against
 bench/reference.py measured in the same run, with the same wrk script and a body of the same
-size, because absolute figures drift between runs and machines. Each figure is measured
-`--rounds` times, alternating with the reference, and the medians are compared. With two
-CPUs or more, the servers run on CPU 0 and wrk on CPU 1, so that they never take turns on one.
+size (or against another set-up of the sandbox: the memory store, one worker, a fresh
+tenant), because absolute figures drift between runs and machines. Each figure is measured
+in `--rounds` rounds, the order of the sides turned every round, each run after the same
+warm-up, runs on a busy machine repeated or reported, and the figure is the median of the
+rounds' ratios (bench/rounds.py). With two CPUs or more, the servers run on CPU 0 and wrk on
+CPU 1, so that they never take turns on one (the workers and replicas figures excepted).
 Every loop is bounded in count and time, every server is stopped on the way out, and the
 table goes to stdout and, with the command and versions, to bench/RESULTS.md.
 """
@@ -36,7 +39,15 @@ from bench import inprocess, load, machine, report
 from bench.pages import CREATE_CONCURRENCY, Page, create, create_calls, open_key, page
 from bench.reference import make_app as reference_app
 from bench.report import Row, ratio
-from bench.rounds import MAX_FOREIGN_CPU, QUIET_WAIT_S, REPEATS, Measured, Side, busy_note, measure
+from bench.rounds import (
+    MAX_FOREIGN_CPU,
+    QUIET_SAMPLE_S,
+    QUIET_WAIT_S,
+    Measured,
+    Side,
+    busy_note,
+    measure,
+)
 from bench.servers import (
     HOST,
     Probe,
@@ -798,9 +809,10 @@ class Bench:
             "medians of the runs.",
             "Quiet machine: over every run the benchmark counts the CPU time the machine "
             "spent outside the benchmark's own processes (/proc/stat, steal included); a run "
-            f"during which that was over {MAX_FOREIGN_CPU:.0%} of a CPU is measured again "
-            f"after {QUIET_WAIT_S:.0f} s, at most {REPEATS} times in all, and the quietest "
-            "run is kept.",
+            f"during which that was over {MAX_FOREIGN_CPU:.0%} of a CPU is measured once "
+            f"more if the machine is quiet for {QUIET_SAMPLE_S} s within the next "
+            f"{QUIET_WAIT_S:.0f} s, and the quieter run is kept; the notes below name the "
+            "figures whose kept runs were still disturbed.",
             "Servers: uvicorn, one worker, uvloop and httptools, no access log: "
             "`call-sandbox serve --no-access-log` and `python -m uvicorn bench.reference:app`.",
             "Reference: a bare Starlette endpoint answering pre-rendered bytes as large as the "

@@ -30,22 +30,22 @@ class LocalClockState:
     """One process's clock state: an offset, and a monotonic anchor for the time scale."""
 
     def __init__(self) -> None:
-        self._offset = 0
-        self._anchor = time.monotonic()
-        self._lock = threading.Lock()
+        # (offset, anchor), replaced whole on a change: every request reads it, without a lock.
+        self._state = (0, time.monotonic())
+        self._lock = threading.Lock()  # (changes)
 
     def read(self) -> tuple[int, float]:
-        with self._lock:
-            return self._offset, time.monotonic() - self._anchor
+        offset, anchor = self._state
+        return offset, time.monotonic() - anchor
 
     def add(self, ms: int) -> None:
         with self._lock:
-            self._offset += ms
+            offset, anchor = self._state
+            self._state = (offset + ms, anchor)
 
     def reset(self) -> None:
         with self._lock:
-            self._offset = 0
-            self._anchor = time.monotonic()
+            self._state = (0, time.monotonic())
 
 
 class Clock:

@@ -75,6 +75,9 @@ def observe(plan: Call, now: int) -> Call:
 
 
 Phase = tuple[str | int, ...]
+# Each scenario's (live, connected), read once per request by `phase`: one lookup where the
+# two properties would be two.
+_NATURE: Mapping[Scenario, tuple[bool, bool]] = {s: (s.live, s.connected) for s in Scenario}
 
 
 def phase(plan: Call, now: int) -> Phase:
@@ -82,12 +85,12 @@ def phase(plan: Call, now: int) -> Phase:
     phase observe the same call, so a body rendered from a call can be reused for as long as
     its plan and its phase stay the same. Each phase is one stretch of time, and they follow
     each other in the order of the call's life."""
-    if plan.scenario.live or plan.start_ms is None or plan.end_ms is None:
+    live, connected = _NATURE[plan.scenario]
+    if live or plan.start_ms is None or plan.end_ms is None:
         return ("fixed",)
-    settled = plan.end_ms + ANALYSIS_DELAY_MS if plan.scenario.connected else plan.end_ms
+    settled = plan.end_ms + ANALYSIS_DELAY_MS if connected else plan.end_ms
     if now >= settled:
         return ("settled",)
-    connected = plan.scenario.connected
     if now < plan.start_ms or (not connected and now < plan.end_ms):
         waiting = plan.scheduled_ms is not None and now < plan.scheduled_ms
         return ("scheduled",) if waiting else ("queued",)
