@@ -52,12 +52,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_for(lambda: _answers(url, process, log), 15.0, f"redis-server on port {port}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a redis-server this session started: politely, then for good."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 @pytest.fixture

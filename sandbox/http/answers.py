@@ -16,13 +16,12 @@ Bounded by the number of answers and by their bytes; the least recently used go 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sandbox.calls.lifecycle import Phase
 from sandbox.calls.model import Call
+from sandbox.http.kept import PlanKept
 
 MAX_ANSWERS = 512
 MAX_BYTES = 16 * 1024 * 1024
@@ -52,53 +51,29 @@ class _Kept:
     answer: Answer
 
 
-class AnswerCache:
+class AnswerCache(PlanKept[Key, _Kept]):
     def __init__(self, max_answers: int = MAX_ANSWERS, max_bytes: int = MAX_BYTES) -> None:
-        self.max_answers = max_answers
-        self.max_bytes = max_bytes
-        self._kept: OrderedDict[Key, _Kept] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        super().__init__(max_answers, max_bytes)
+
+    @property
+    def max_answers(self) -> int:
+        return self.max_entries
+
+    @max_answers.setter
+    def max_answers(self, value: int) -> None:
+        self.max_entries = value
+
+    def _size(self, value: _Kept) -> int:
+        return len(value.answer.payload or b"")
 
     def get(self, key: Key, plan: Call, phase: Phase) -> Answer | None:
         """The answer kept for `key`, if it was made from this plan in this phase."""
-        with self._lock:
-            kept = self._kept.get(key)
-            if kept is None:
-                return None
-            # The same object, or (a store that rebuilds calls on every read) an equal one.
-            if (kept.plan is not plan and kept.plan != plan) or kept.phase != phase:
-                return None
-            self._kept.move_to_end(key)
-            return kept.answer
+        kept = self._get(key, plan, phase)
+        return None if kept is None else kept.answer
 
     def put(self, key: Key, plan: Call, phase: Phase, answer: Answer) -> None:
-        size = len(answer.payload or b"")
-        if size > self.max_bytes:
-            return
-        if answer.payload is not None:
+        if answer.payload is not None and len(answer.payload) <= self.max_bytes:
             # An exact copy: the encoder's bytes keep its whole working buffer (orjson's is at
             # least 64 KiB), which a thousand kept answers would multiply.
             answer = replace(answer, payload=bytes(memoryview(answer.payload)))
-        with self._lock:
-            previous = self._kept.pop(key, None)
-            if previous is not None:
-                self._bytes -= len(previous.answer.payload or b"")
-            self._kept[key] = _Kept(plan, phase, answer)
-            self._bytes += size
-            while len(self._kept) > self.max_answers or self._bytes > self.max_bytes:
-                _, dropped = self._kept.popitem(last=False)
-                self._bytes -= len(dropped.answer.payload or b"")
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    @property
-    def size(self) -> int:
-        """Bytes of the answers kept."""
-        return self._bytes
+        self._put(key, _Kept(plan, phase, answer))

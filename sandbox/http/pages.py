@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +33,7 @@ from sandbox.calls.lifecycle import Phase, observe, phase
 from sandbox.calls.model import Call
 from sandbox.dialect.vendor import Reply
 from sandbox.http.encoding import Encoded, encode
+from sandbox.http.kept import PlanKept
 from sandbox.schemas import SchemaRegistry, SchemaViolation
 
 MAX_ITEMS = 4096
@@ -86,15 +86,18 @@ class Item:
         return Item(self.plan, self.phase, self.encoded, None, self.checked)
 
 
-class Items:
+class Items(PlanKept[Key, Item]):
     """Rendered list items, kept while their plan and phase stay the same."""
 
     def __init__(self, max_items: int = MAX_ITEMS, max_bytes: int = MAX_BYTES) -> None:
-        self.max_items = max_items
-        self.max_bytes = max_bytes
-        self._kept: OrderedDict[Key, Item] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        super().__init__(max_items, max_bytes)
+
+    @property
+    def max_items(self) -> int:
+        return self.max_entries
+
+    def _size(self, value: Item) -> int:
+        return len(value.encoded)
 
     def item(self, form: str, tenant: str, plan: Call, now: int, render: Render) -> Item:
         """`plan` as it is at `now`, rendered by `render` (kept, or made and kept)."""
@@ -123,46 +126,6 @@ class Items:
             return self.item(form, tenant, plan, now, render).body
         found = self.peek(form, tenant, plan, now)
         return found.body if found is not None else render(observe(plan, now))
-
-    def _get(self, key: Key, plan: Call, stage: Phase) -> Item | None:
-        with self._lock:
-            kept = self._kept.get(key)
-            # The same plan object, or (a plan generated again, once evicted) an equal one.
-            if (
-                kept is not None
-                and kept.phase == stage
-                and (kept.plan is plan or kept.plan == plan)
-            ):
-                self._kept.move_to_end(key)
-                return kept
-        return None
-
-    def _put(self, key: Key, made: Item) -> None:
-        size = len(made.encoded)
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            previous = self._kept.pop(key, None)
-            if previous is not None:
-                self._bytes -= len(previous.encoded)
-            self._kept[key] = made
-            self._bytes += size
-            while len(self._kept) > self.max_items or self._bytes > self.max_bytes:
-                _, dropped = self._kept.popitem(last=False)
-                self._bytes -= len(dropped.encoded)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    @property
-    def size(self) -> int:
-        """Bytes of the items kept."""
-        return self._bytes
 
 
 # One set of kept items per store (an app's, or a test's own), gone with it.

@@ -31,7 +31,7 @@ import pytest
 from sandbox.store.redis import COMMAND_TIMEOUT_S, DOWN_AFTER_S, PING_EVERY_S
 from sandbox.vendors import VENDORS
 from tests.doubles import INJECTED
-from tests.redis_server import MISSING
+from tests.redis_server import MISSING, stop
 from tests.servers import Served, free_port, serve, wait_for
 
 NUMBERS = {"from_number": "+14155550142", "to_number": "+12125550101"}
@@ -114,12 +114,7 @@ class RedisServer:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGCONT)  # (a paused server would not act on SIGTERM)
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process)
 
 
 # -- the replicas ----------------------------------------------------------------------------
