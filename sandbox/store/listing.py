@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar
 
 from sandbox.calls.model import Call
 from sandbox.store.backend import Overlay
+
+T = TypeVar("T")
 
 MAX_TENANTS = 64
 
@@ -134,3 +138,12 @@ def _insert(keys: list[SortKey], new: Iterable[SortKey]) -> None:
             keys.append(key)
         else:
             bisect.insort(keys, key)
+
+
+def window(items: Iterable[T], start: int, count: int) -> Iterator[T]:
+    """Items `start` to `start + count` of `items`, lazily. A start past any list's end (a
+    client may ask for page 2**63) is an empty page: `itertools.islice` takes no index above
+    sys.maxsize."""
+    if start >= sys.maxsize:
+        return iter(())
+    return itertools.islice(items, start, min(start + count, sys.maxsize))

@@ -176,3 +176,42 @@ def test_a_scan_keeps_what_it_renders_only_while_the_tenant_fits(
     assert kept.body("v3", TENANT, plans[0], now, _v3, keep=False) == page.body
     kept.body("v3", TENANT, plans[1], now, _v3, keep=True)
     assert len(kept) == 2
+
+
+@pytest.mark.parametrize(
+    ("vendor", "method", "path", "body", "empty"),
+    [
+        ("zudu", "POST", "/zudu/api/calls", {"page": 2**63, "limit": 5}, ("data", "calls")),
+        (
+            "callab",
+            "GET",
+            "/callab/v1/calls/query?page=9007199254740991&per_page=100",
+            None,
+            ("data",),
+        ),
+        (
+            "contactship",
+            "GET",
+            "/contactship/v1/calls?offset=9007199254740991&limit=100",
+            None,
+            ("data",),
+        ),
+    ],
+)
+def test_a_page_past_any_list_s_end_is_empty(
+    world: tuple[TestClient, VendorSandbox],
+    vendor: str,
+    method: str,
+    path: str,
+    body: Any,
+    empty: tuple[str, ...],
+) -> None:
+    """The page is taken lazily from the tenant's calls: a start beyond what `islice` can
+    count (page 2**63 of Zudu's JSON body) is still an empty page, never a 500."""
+    client, state = world
+    answer = client.request(method, path, headers=state.credentials(vendor), json=body)
+    assert answer.status_code == 200
+    found: Any = answer.json()
+    for name in empty:
+        found = found[name]
+    assert found == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -14,6 +13,7 @@ from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.http import pages
 from sandbox.http.pages import Item, items_of
+from sandbox.store.listing import window
 from sandbox.store.store import Order
 from sandbox.vendors.callab import query as call_query
 from sandbox.vendors.callab.render import agent_id, envelope, render_call
@@ -57,12 +57,10 @@ def query_calls(context: Context) -> Reply:
     chosen: Iterable[Call]
     if wanted.streams and not wanted.filtered:
         # Creation order, no filter: the calls before the page need no rendering.
-        chosen = itertools.islice(
-            store.plans(tenant, order=wanted.order), start, start + wanted.per_page
-        )
+        chosen = window(store.plans(tenant, order=wanted.order), start, wanted.per_page)
     elif wanted.streams:
         matching = (plan for plan, body in _bodies(context, wanted.order) if wanted.matches(body))
-        chosen = itertools.islice(matching, start, start + wanted.per_page)
+        chosen = window(matching, start, wanted.per_page)
     else:
         # Any other column needs every matching call before the first page is known: a full
         # scan of the tenant's calls (fine for the default population of 500; slow for millions).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from sandbox.dialect.vendor import Context, Param, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.http import pages, params
 from sandbox.http.pages import Item, items_of
+from sandbox.store.listing import window
 from sandbox.store.store import Order
 from sandbox.vendors.contactship import formats
 from sandbox.vendors.contactship.contacts import (
@@ -134,7 +134,7 @@ def list_calls(context: Context) -> Reply:
         # `count` is the total before paging: without a filter, the tenant's size, so only
         # the page is looked at.
         count = store.count(tenant)
-        chosen = itertools.islice(plans, offset, offset + limit)
+        chosen = window(plans, offset, limit)
     else:
         # With one, every call of the tenant is looked at once (its item's body: kept, or
         # rendered, and kept only while the tenant's calls fit among the kept items).

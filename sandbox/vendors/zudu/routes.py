@@ -5,7 +5,6 @@ Every answer is Zudu's envelope `{message, status: "success", error: null, data}
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from sandbox.dialect.vendor import Context, Reply, Route
 from sandbox.errors import CallNotFound, InvalidRequest
 from sandbox.http import pages
 from sandbox.http.pages import items_of
+from sandbox.store.listing import window
 from sandbox.vendors.zudu.envelope import success
 from sandbox.vendors.zudu.listing import (
     QUERY_PARAMS,
@@ -66,7 +66,7 @@ def _list(context: Context, listing: Listing) -> Reply:
         # The store's own order, every call: the total is the tenant's size, and only the
         # page is looked at.
         total = store.count(tenant)
-        chosen = itertools.islice(plans, start, start + listing.limit)
+        chosen = window(plans, start, listing.limit)
     else:
         keep = kept.keeps_all(store.count(tenant))
 
