@@ -60,8 +60,8 @@ NOTHING = Plan()
 async def plan(
     sandbox: VendorSandbox, vendor: str, route: str, tenant: str, prefer: Mapping[str, str]
 ) -> Plan:
-    if not (prefer or sandbox.rate_limits.active or sandbox.faults.active):
-        return NOTHING  # (nearly every request: nothing to count, nothing to wait for)
+    """What to do to a request that has a preference, or meets rules (the pipeline asks only
+    then: most requests have neither)."""
     limited = await sandbox.rate_limits.check(vendor, route, tenant)
     if limited is not None:
         rule, seconds = limited["rule"], limited["retry_after"]

@@ -49,7 +49,6 @@ from sandbox.http.keys import unknown_key
 from sandbox.http.limits import KEPT_HEADS, KeptHeaders, read_head
 from sandbox.http.prefer import parse_prefer
 from sandbox.schemas import SchemaViolation
-from sandbox.store.memory import MemoryBackend
 from sandbox.store.slices import sliced
 
 log = logging.getLogger("sandbox")
@@ -95,8 +94,6 @@ class VendorApp:
         # The credentials read from headers `read_head` shares between requests, by their
         # identity (the headers are kept alongside, so the identity stays theirs).
         self._credentials: dict[int, tuple[KeptHeaders, tuple[str, ...]]] = {}
-        # The in-memory store is always up to date; a shared one may be behind by a moment.
-        self._local = isinstance(sandbox.backend, MemoryBackend)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan and websockets are handled by the outer app
@@ -210,6 +207,7 @@ class VendorApp:
         preferred = headers.get("prefer") if self.sandbox.settings.prefer else None
         prefer = parse_prefer(preferred) if preferred is not None else {}
         planned = injection.NOTHING
+        # (Nearly every request: no rules, no preference, nothing to count or wait for.)
         if prefer or self.sandbox.rate_limits.active or self.sandbox.faults.active:
             planned = await injection.plan(
                 self.sandbox, self.vendor.name, route.name, tenant.id, prefer
@@ -226,8 +224,9 @@ class VendorApp:
         if route.name == self.vendor.lookup_route and len(params) == 1:
             (external_id,) = params.values()
             plan = find_plan(self.sandbox, self.vendor, tenant.id, external_id)
-            if plan is None and not self._local:
-                # Maybe created a moment ago through another replica: ask the shared store.
+            if plan is None and not self.sandbox.local:
+                # Maybe created a moment ago through another replica: ask the shared store
+                # (the in-memory one is always up to date).
                 await self.sandbox.backend.catch_up()
                 plan = find_plan(self.sandbox, self.vendor, tenant.id, external_id)
             if plan is not None:

@@ -51,7 +51,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -387,7 +387,6 @@ class RedisBackend:
                 await self._commit(tenant, open_.read, open_.changes)
 
     async def reset(self, tenant: str | None = None) -> None:
-        await self.ensure()
         await self._commit(tenant or "", -1, [Reset(tenant)])
 
     # -- commits -----------------------------------------------------------------------------
@@ -422,9 +421,12 @@ class RedisBackend:
     async def _command(self, run: Any, what: str) -> Any:
         """One round trip, given up after COMMAND_TIMEOUT_S (plus REPLY_GRACE_S for a commit's
         answer to travel): the vendor's 503. Whether the store is down is the subscription's to
-        say (a paused server may answer the next command at once)."""
+        say (a paused server may answer the next command at once). Started on this event loop
+        first if it is not (`ensure`): every round trip goes through here."""
+        if not self.live:
+            await self.ensure()
         client = self._client
-        if client is None or not self.live:
+        if client is None:
             raise StoreDown(self._down_message())
         try:
             return await asyncio.wait_for(run(client), COMMAND_TIMEOUT_S + REPLY_GRACE_S)
@@ -443,7 +445,6 @@ class RedisBackend:
         )
 
     async def catch_up(self) -> None:
-        await self.ensure()
         raw = await self._command(lambda client: client.get(self._prefix + "version"), "a read")
         await self._reached(int(raw or 0))
 
@@ -467,11 +468,9 @@ class RedisBackend:
         return _MirroredClock(self, timed=timed)
 
     async def move_clock(self, ms: int) -> None:
-        await self.ensure()
         await self._commit("", -1, [ClockAdvanced(ms)])
 
     async def reset_clock(self) -> None:
-        await self.ensure()
         await self._commit("", -1, [ClockReset()])
 
     def start_events(self, at: int) -> None:
@@ -486,7 +485,6 @@ class RedisBackend:
             client.close()
 
     async def claim_events(self, until: int) -> int:
-        await self.ensure()
         key = self._prefix + "events"
         previous = await self._command(
             lambda client: client.eval(_CLAIM, 1, key, until), "the lifecycle events' mark"
@@ -494,7 +492,6 @@ class RedisBackend:
         return int(previous)
 
     async def restart_events(self, at: int) -> None:
-        await self.ensure()
         key = self._prefix + "events"
         await self._command(lambda client: client.set(key, at), "the lifecycle events' mark")
 
@@ -743,11 +740,9 @@ class SharedRecords:
         return int(await self._backend._command(lambda c: c.incr(key), "a record's number"))
 
     async def put(self, kind: str, key: str, value: str) -> None:
-        await self._backend.ensure()
         await self._backend._commit("", -1, [RecordPut(kind, key, value)])
 
     async def drop(self, kind: str, keys: Sequence[str] | None) -> None:
-        await self._backend.ensure()
         await self._backend._commit("", -1, [RecordsDropped(kind, keys)])
 
     async def bump(self, name: str, field: str) -> int:
@@ -803,7 +798,6 @@ class SharedRecords:
         a list of its own; collect as many answers as processes heard it, for at most
         COMMAND_TIMEOUT_S (a process that died meanwhile does not answer)."""
         backend = self._backend
-        await backend.ensure()
         nonce = uuid.uuid4().hex
         asked = json.dumps({"nonce": nonce, "question": question, "args": args})
         heard = int(await backend._command(lambda c: c.publish(backend._ask, asked), "a question"))
@@ -987,28 +981,25 @@ def _created(raw: bytes) -> tuple[int, Call]:
 def _skew(client: Any) -> float:
     """The server's clock minus this process's, from the quickest of a few TIME round trips
     (its midpoint is off by at most half of it): replicas' time-scaled clocks agree to that."""
-    best: tuple[float, float] | None = None
-    for _ in range(5):
-        sent = time.time()
-        seconds, micros = client.time()
-        received = time.time()
-        if best is None or received - sent < best[0]:
-            best = (received - sent, seconds + micros / 1e6 - (sent + received) / 2)
-    assert best is not None
-    return best[1]
+    return min(_sample(time.time(), client.time(), time.time) for _ in range(5))[1]
 
 
 async def _skew_async(client: Any) -> float:
     """`_skew` over the event loop's client (a server restarted elsewhere has another clock)."""
-    best: tuple[float, float] | None = None
+    samples = []
     for _ in range(3):
         sent = time.time()
-        seconds, micros = await client.time()
-        received = time.time()
-        if best is None or received - sent < best[0]:
-            best = (received - sent, seconds + micros / 1e6 - (sent + received) / 2)
-    assert best is not None
-    return best[1]
+        samples.append(_sample(sent, await client.time(), time.time))
+    return min(samples)[1]
+
+
+def _sample(
+    sent: float, server: tuple[int, int], received: Callable[[], float]
+) -> tuple[float, float]:
+    """(the round trip, the skew it gives) of one TIME sent at `sent`."""
+    back = received()
+    seconds, micros = server
+    return back - sent, seconds + micros / 1e6 - (sent + back) / 2
 
 
 def _seconds(anchor: str) -> float:
