@@ -10,7 +10,7 @@ import pytest
 from bench import inprocess, load, machine, pages, report, rounds, run
 from bench.reference import body_of, make_app
 from bench.servers import Probe, free_port, sandbox_command, served
-from sandbox import Settings, create_app
+from sandbox import Settings, create_app, resources
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.http.inprocess import request
 
@@ -201,3 +201,16 @@ def test_a_machine_that_stays_busy_is_reported_not_waited_for(
 def test_a_figure_that_fails_is_a_row_saying_why() -> None:
     error = RuntimeError("the server exited with 1 | before it was ready\ntraceback")
     assert run._one_line(error) == "RuntimeError: the server exited with 1 / before it was ready"
+
+
+def test_the_world_knows_each_answer_s_size_and_their_mean() -> None:
+    """Hot get-call's reference answers each request with the size of the sandbox's answer to
+    it: the sizes are the bodies' own, in order."""
+    world = run.World(resources.fixtures_dir())
+    retell = world.vendors["retell"]
+    paths = [world.path(retell, i) for i in (0, 1, 2)]
+    bodies = [request(world.app, "GET", p, headers=world.headers(retell)).body for p in paths]
+    sizes = world.sizes(retell, paths)
+    assert sizes == [len(b) for b in bodies]
+    assert len(set(sizes)) > 1  # (calls differ in length: a mean would not do)
+    assert world.mean_size(retell, paths) == round(sum(sizes) / 3)
