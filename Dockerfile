@@ -13,12 +13,15 @@ COPY schemas ./schemas
 RUN python -m pip install --no-cache-dir --disable-pip-version-check build==1.6.1 \
     && python -m build --wheel --outdir /dist
 
-# Stage 2: the wheel installed non-editable, run as a non-root user.
+# Stage 2: the wheel installed non-editable, run as a non-root user, with its extras `fast`
+# (uvloop and httptools, which uvicorn uses when installed: the speed bench/RESULTS.md reports)
+# and `redis` (so that replicas of the image can share one `--store redis://...`).
 FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 COPY --from=wheel /dist/ /tmp/dist/
-RUN python -m pip install --no-cache-dir --disable-pip-version-check /tmp/dist/*.whl \
+RUN python -m pip install --no-cache-dir --disable-pip-version-check \
+        "$(echo /tmp/dist/*.whl)[fast,redis]" \
     && rm -rf /tmp/dist \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sandbox
 USER sandbox

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from sandbox import Settings, create_app
 from sandbox.dialect.vendor import VendorSandbox
 from tests.redis_server import redis_server, redis_url  # noqa: F401  (the Redis store's tests)
-from tests.wheel_env import build_wheel, make_venv
+from tests.wheel_env import build_wheel
 
 
 @pytest.fixture
@@ -36,10 +36,3 @@ def client(app: Starlette) -> Iterator[TestClient]:
 def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built once per session from this checkout."""
     return build_wheel(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture(scope="session")
-def wheel_venv(tmp_path_factory: pytest.TempPathFactory, built_wheel: Path) -> Path:
-    """A fresh venv holding the wheel and its dependencies only, as the container image does;
-    returns its bin folder."""
-    return make_venv(tmp_path_factory.mktemp("image-venv") / "venv", str(built_wheel))

@@ -16,13 +16,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.testing.transport import SyncASGITransport
 from sandbox.vendors import VENDORS
 from tests.servers import Served, free_port, served, wait_for
-from tests.wheel_env import ROOT, clean_env
+from tests.wheel_env import ROOT, clean_env, make_venv
 
 IMAGE_PORT = 8080
 
@@ -82,6 +83,28 @@ def test_the_final_stage_installs_the_wheel_and_runs_unprivileged() -> None:
     everything = " ".join(args for _, args in instructions())
     assert "curl" not in everything
     assert "wget" not in everything
+
+
+def image_extras() -> list[str]:
+    """The extras the image installs with the wheel: `"$(echo /tmp/dist/*.whl)[a,b]"`."""
+    runs = " ".join(args for step, args in final_stage() if step == "RUN")
+    found = re.search(r"\.whl\)\[([\w,-]+)\]", runs)
+    assert found, "the image installs the wheel without extras"
+    return found.group(1).split(",")
+
+
+def test_the_image_has_the_fast_parser_and_the_redis_client() -> None:
+    # uvloop and httptools: the speed the benchmark reports; redis: replicas of the image can
+    # share one store.
+    assert sorted(image_extras()) == ["fast", "redis"]
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory, built_wheel: Path) -> Path:
+    """A fresh venv holding the wheel, its dependencies and the image's extras only, as the
+    image installs them; returns its bin folder."""
+    requirement = f"{built_wheel}[{','.join(image_extras())}]"
+    return make_venv(tmp_path_factory.mktemp("image-venv") / "venv", requirement)
 
 
 def test_entrypoint_and_healthcheck_are_the_sandbox_itself() -> None:
@@ -165,6 +188,8 @@ def test_the_image_command_serves_the_wheel_and_stops_on_sigterm(
         timeout=60,
     ).stdout.strip()
     assert Path(data).is_relative_to(wheel_venv.parent), data  # the wheel's copy, not ours
+    extras = [str(wheel_venv / "python"), "-c", "import httptools, redis.asyncio, uvloop"]
+    assert subprocess.run(extras, cwd=empty, env=clean_env(), timeout=60).returncode == 0
 
     env = clean_env(PATH=f"{wheel_venv}:{clean_env()['PATH']}")
     argv = [str(wheel_venv / entrypoint[0]), *entrypoint[1:]]
