@@ -131,8 +131,10 @@ class Journal:
         self.capacity = capacity
         self.budget = budget
         # Shared by several processes (a shared store), each keeps its own entries and a read
-        # merges them: numbers are the wall clock's millisecond times 1,000, strictly rising in
-        # each process, so entries of all of them sort by when they were recorded.
+        # merges them: numbers are the wall clock's time in microseconds, strictly rising in
+        # each process, so entries of all of them sort by when they were recorded (a request
+        # answered by one process and the next one, sent to another, are a round trip apart:
+        # within one millisecond, often, and never within one microsecond).
         self._timed = timed
         self._slots: deque[_Slot] = deque()
         # Each tenant's slots, oldest first, so that forgetting a tenant (a reset, or open
@@ -189,7 +191,7 @@ class Journal:
     def _next(self) -> int:
         """(holding the lock)"""
         if self._timed:
-            return max(self._seq + 1, int(time.time() * 1000) * 1000)
+            return max(self._seq + 1, time.time_ns() // 1000)
         return self._seq + 1
 
     def _append(self, slot: _Slot) -> None:

@@ -4,6 +4,7 @@ like any other."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sandbox.store.journal import Journal, JournalQuery
@@ -67,3 +68,16 @@ def test_the_ring_stays_bounded() -> None:
         journal.record_later(str(n), Writer(str(n)))
     assert [e["seq"] for e in journal.entries()] == [3, 4, 5]
     assert journal.evicted == 2
+
+
+def test_timed_journals_of_two_processes_merge_in_the_order_of_recording() -> None:
+    """On a shared store each process numbers its entries by the wall clock: entries recorded
+    in turn by two processes, a fraction of a millisecond apart (as a request answered by one
+    replica and the next one, sent to the other), sort in the order they were recorded."""
+    first, second = Journal(timed=True), Journal(timed=True)
+    for n in range(20):
+        journal = (first, second)[n % 2]
+        journal.record({**_entry("t"), "route": f"r{n}"})
+        time.sleep(0.0002)
+    merged = sorted(first.entries() + second.entries(), key=lambda e: e["seq"])
+    assert [e["route"] for e in merged] == [f"r{n}" for n in range(20)]
