@@ -185,17 +185,19 @@ class SlowClientH11(H11Protocol):
 
 class _OneWrite:
     """What one request's answer is written through, under httptools: the connection, but for
-    the answer's head, which waits for the body and leaves with it in one system call
-    (uvloop's and asyncio's `writelines` hand both buffers to one `writev`/`sendmsg`).
+    the answer's head, which waits for the body and leaves with it in one system call (uvloop's
+    `writelines` hands both buffers to one `writev`; asyncio's, on Python 3.11, joins them into
+    one `send`).
 
     uvicorn writes the head and the body of an answer as two `transport.write` calls, and a
     transport writes to the socket at once: two system calls and two TCP segments for every
     answer, which costs a served sandbox more than finding its answer in the cache does.
 
-    An interim answer (`100 Continue`, written before the app reads the body) is never held:
-    the client waits for it before it sends its body. After a HEAD request's head no body is
-    written, so a HEAD request writes straight through. A connection closed before the body
-    (an app that stopped half way) still sends the head first, as uvicorn does."""
+    The interim answer uvicorn writes (`100 Continue`, when the app first reads the body) is
+    never held: the client waits for it before it sends its body. After a HEAD request's head
+    no body is written, so a HEAD request writes straight through. A connection closed before
+    the body (an app that stopped half way) still sends the head first, as uvicorn does,
+    unless the client is gone already."""
 
     __slots__ = ("_head", "_transport", "_waiting")
 
@@ -209,7 +211,7 @@ class _OneWrite:
         if head is not None:
             self._head = None
             self._transport.writelines((head, data))
-        elif self._waiting and not data.startswith(_INTERIM):
+        elif self._waiting and data != _CONTINUE:
             self._waiting = False
             self._head = data
         else:
@@ -217,8 +219,8 @@ class _OneWrite:
 
     def close(self) -> None:
         head = self._head
-        if head is not None:
-            self._head = None
+        self._head = None
+        if head is not None and not self._transport.is_closing():
             self._transport.write(head)
         self._transport.close()
 
@@ -226,8 +228,8 @@ class _OneWrite:
         return self._transport.is_closing()
 
 
-# How a 1xx status line begins: an interim answer, sent before the final one.
-_INTERIM = b"HTTP/1.1 1"
+# The interim answer uvicorn sends to a client that asked `Expect: 100-continue`.
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def _httptools_protocol() -> type[asyncio.Protocol] | None:

@@ -86,6 +86,15 @@ def test_a_close_before_the_body_sends_the_head_first() -> None:
     assert one.is_closing()
 
 
+def test_a_close_after_the_client_is_gone_writes_nothing() -> None:
+    transport = _Recording()
+    one = protocols._OneWrite(transport)
+    one.write(HEAD)
+    transport.closed = True  # (the client hung up: the connection is lost)
+    one.close()
+    assert transport.calls == [("close", ())]
+
+
 # -- over a socket ----------------------------------------------------------------------------
 
 
@@ -135,38 +144,43 @@ def _connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=SOCKET_S)
 
 
-def test_a_served_answer_is_written_once_head_and_body_together(
-    served: tuple[int, Starlette], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    port, app = served
-    state: VendorSandbox = app.state.sandbox
-    # Each write the answer made, and whether a head was held when it came (then the two
-    # leave together). The protocol looks the class up for every request.
-    writes: list[tuple[bool, bytes]] = []
+Writes = list[tuple[bool, bytes]]
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> Writes:
+    """Each write the answers make through `_OneWrite`, and whether a head was held when it
+    came (then the two left together). The protocol looks the class up for every request."""
+    found: Writes = []
 
     class Spy(protocols._OneWrite):
         __slots__ = ()
 
         def write(self, data: bytes) -> None:
-            writes.append((self._head is not None, bytes(data)))
+            found.append((self._head is not None, bytes(data)))
             super().write(data)
 
     monkeypatch.setattr(protocols, "_OneWrite", Spy)
+    return found
+
+
+def test_a_served_answer_is_written_once_head_and_body_together(
+    served: tuple[int, Starlette], writes: Writes
+) -> None:
+    port, app = served
+    state: VendorSandbox = app.state.sandbox
     with _connect(port) as sock:
         sock.sendall(_head_lines("GET", DOCS_CALL, state.credentials("retell")))
         status, _, body = _Reader(sock).answer()
     assert status == 200
     assert json.loads(body)["call_id"] == DOCS_CALL.rsplit("/", 1)[1]
-    assert (
-        [(held, data[:15]) for held, data in writes]
-        == [
-            (False, b"HTTP/1.1 200 OK"),  # held
-            (True, body[:15]),  # written with the head
-        ]
-    )
+    assert writes == [(False, writes[0][1]), (True, body)]  # held, then written with the body
+    assert writes[0][1].startswith(b"HTTP/1.1 200 OK\r\n")
 
 
-def test_pipelined_requests_are_answered_in_order(served: tuple[int, Starlette]) -> None:
+def test_pipelined_requests_are_answered_in_order(
+    served: tuple[int, Starlette], writes: Writes
+) -> None:
     port, app = served
     state: VendorSandbox = app.state.sandbox
     keys = state.credentials("retell")
@@ -186,6 +200,9 @@ def test_pipelined_requests_are_answered_in_order(served: tuple[int, Starlette])
         (alone[1].status, alone[1].body),
         (200, alone[0].body),
     ]
+    # Each of the three, the two queued behind the first too, left in one write.
+    assert [(held, data) for held, data in writes if held] == [(True, b) for _, _, b in answers]
+    assert len(writes) == 6
 
 
 def test_a_head_request_gets_the_head_alone_and_the_connection_goes_on(
