@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
 
 from bench import inprocess, load, machine, pages, report, rounds, run
 from bench.reference import body_of, make_app
 from bench.servers import Probe, free_port, sandbox_command, served
 from sandbox import Settings, create_app, resources
 from sandbox.dialect.vendor import VendorSandbox
-from sandbox.http.inprocess import request
+from sandbox.http.inprocess import Answer, request
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8080/
@@ -112,6 +113,12 @@ def test_the_machine_s_other_work_is_a_share_of_a_cpu() -> None:
     assert sample.ours_s > 0
 
 
+def _send(app: Starlette, vendor: str, page: pages.Page, headers: dict[str, str]) -> Answer:
+    """One of the benchmark's requests, in this process."""
+    body = (page.body or "").encode()
+    return request(app, page.method, f"/{vendor}{page.path}", headers=headers, body=body)
+
+
 def test_open_tenants_fill_the_same_page_with_created_calls() -> None:
     """The pages figure's requests: each vendor's create, in open tenants whose keys keep the
     vendor's form, so that the first page of 20 is 20 created calls of the same size."""
@@ -126,22 +133,9 @@ def test_open_tenants_fill_the_same_page_with_created_calls() -> None:
             made = pages.create(name, tenant)
             sent = {**headers, "content-type": "application/json"}
             for _ in range(3):
-                answer = request(
-                    app,
-                    made.method,
-                    f"/{name}{made.path}",
-                    headers=sent,
-                    body=(made.body or "").encode(),
-                )
+                answer = _send(app, name, made, sent)
                 assert answer.status in (200, 201), answer.body
-            listed = pages.page(name, 3)
-            answer = request(
-                app,
-                listed.method,
-                f"/{name}{listed.path}",
-                headers=sent,
-                body=(listed.body or "").encode(),
-            )
+            answer = _send(app, name, pages.page(name, 3), sent)
             assert answer.status == 200, answer.body
             sizes.append(len(answer.body))
         assert abs(sizes[0] - sizes[1]) <= 10, (name, sizes)

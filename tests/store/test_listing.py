@@ -7,12 +7,10 @@ of tenants."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox import Settings, create_app
 from sandbox.calls.model import Call
 from sandbox.dialect.vendor import VendorSandbox
 from sandbox.store.backend import Overlay
@@ -20,13 +18,6 @@ from sandbox.store.listing import MadeIndexes, SortKey, sort_key
 from sandbox.store.store import Order, Store
 
 TENANT = "acme"
-
-
-@pytest.fixture
-def world() -> Iterator[tuple[TestClient, VendorSandbox]]:
-    app = create_app(Settings(raise_on_schema_error=True))
-    with TestClient(app, raise_server_exceptions=True) as client:
-        yield client, app.state.sandbox
 
 
 def _create(client: TestClient, state: VendorSandbox, count: int) -> list[str]:
@@ -72,9 +63,8 @@ def _changed(client: TestClient, state: VendorSandbox) -> list[str]:
 
 @pytest.mark.parametrize("order", ["desc", "asc"])
 def test_plans_come_in_the_order_a_whole_sort_gives(
-    world: tuple[TestClient, VendorSandbox], order: Order
+    client: TestClient, state: VendorSandbox, order: Order
 ) -> None:
-    client, state = world
     _changed(client, state)
     store = state.store
     expected = _everything(store, TENANT, order)
@@ -95,8 +85,7 @@ def test_plans_come_in_the_order_a_whole_sort_gives(
     assert rest == [c.id for k, c in expected if k in later]
 
 
-def test_count_is_what_a_walk_counts(world: tuple[TestClient, VendorSandbox]) -> None:
-    client, state = world
+def test_count_is_what_a_walk_counts(client: TestClient, state: VendorSandbox) -> None:
     assert state.store.count(TENANT) == sum(1 for _ in state.store.plans(TENANT))
     _changed(client, state)
     assert state.store.count(TENANT) == sum(1 for _ in state.store.plans(TENANT))
@@ -104,9 +93,8 @@ def test_count_is_what_a_walk_counts(world: tuple[TestClient, VendorSandbox]) ->
 
 
 def test_a_page_generates_only_the_calls_on_it(
-    world: tuple[TestClient, VendorSandbox], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, state: VendorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, state = world
     _create(client, state, 30)
     store = state.store
     asked: list[int] = []
@@ -131,9 +119,9 @@ def test_a_page_generates_only_the_calls_on_it(
 
 
 def test_the_index_grows_with_creates_and_is_made_anew_after_a_reset(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
-    client, state = world
     store = state.store
     _create(client, state, 5)
     first = store._made.keys(TENANT, store.backend.overlay(TENANT), store._pinned[TENANT])
@@ -161,11 +149,11 @@ def _overlay(*calls: tuple[int, Call], revision: int) -> Overlay:
 
 
 def test_the_index_is_reused_by_revision_and_kept_for_so_many_tenants(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
     if "revision" not in Overlay.__dataclass_fields__:
         pytest.skip("this store's overlays carry no revision: indexes are made on every list")
-    _, state = world
     calls = [state.store.generator.plan(TENANT, i) for i in range(4)]
     indexes = MadeIndexes(max_tenants=2)
     live = _overlay((1, calls[0]), (2, calls[1]), revision=7)

@@ -4,14 +4,12 @@ again when either moves; a page with anything unusual is left to the pipeline wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from sandbox import Settings, create_app
 from sandbox.calls.lifecycle import observe, phase
 from sandbox.calls.model import Call
 from sandbox.dialect.vendor import VendorSandbox
@@ -23,13 +21,6 @@ from sandbox.vendors.retell.render import render_call
 
 TENANT = "acme"
 V3 = "retell/list-v3.json"
-
-
-@pytest.fixture
-def world() -> Iterator[tuple[TestClient, VendorSandbox]]:
-    app = create_app(Settings(raise_on_schema_error=True))
-    with TestClient(app, raise_server_exceptions=True) as client:
-        yield client, app.state.sandbox
 
 
 def _v3(call: Call) -> dict[str, Any]:
@@ -50,9 +41,9 @@ def _build(items: list[Any]) -> dict[str, Any]:
 
 
 def test_a_joined_page_is_the_bytes_of_the_whole_body(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
-    _, state = world
     items = _items(state, 12)
     reply = pages.page(state.schemas, V3, items, _build)
     assert reply.schema is None
@@ -64,9 +55,9 @@ def test_a_joined_page_is_the_bytes_of_the_whole_body(
 
 
 def test_an_item_that_breaks_the_schema_leaves_the_page_to_the_pipeline(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
-    _, state = world
     items = _items(state, 3)
     plan = state.store.generator.plan(TENANT, 5)
     broken = Item.rendered(plan, phase(plan, state.clock.now_ms()), {"call_id": 5})
@@ -77,9 +68,9 @@ def test_an_item_that_breaks_the_schema_leaves_the_page_to_the_pipeline(
 
 
 def test_an_envelope_orjson_spells_otherwise_is_left_to_the_pipeline(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
-    _, state = world
     items = _items(state, 2)
 
     def build(found: list[Any]) -> list[Any]:
@@ -91,9 +82,9 @@ def test_an_envelope_orjson_spells_otherwise_is_left_to_the_pipeline(
 
 
 def test_items_are_kept_until_their_plan_or_phase_moves(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
-    _, state = world
     kept = Items()
     rendered: list[str] = []
 
@@ -122,8 +113,7 @@ def test_items_are_kept_until_their_plan_or_phase_moves(
     assert len(rendered) == 3
 
 
-def test_items_are_bounded_in_count_and_bytes(world: tuple[TestClient, VendorSandbox]) -> None:
-    _, state = world
+def test_items_are_bounded_in_count_and_bytes(client: TestClient, state: VendorSandbox) -> None:
     now = state.clock.now_ms()
     plans = [state.store.generator.plan(TENANT, i) for i in range(10)]
     few = Items(max_items=4)
@@ -139,9 +129,8 @@ def test_items_are_bounded_in_count_and_bytes(world: tuple[TestClient, VendorSan
 
 
 def test_a_page_renders_each_call_once(
-    world: tuple[TestClient, VendorSandbox], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, state: VendorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, state = world
     auth = state.credentials("retell")
     rendered: list[str] = []
 
@@ -161,9 +150,9 @@ def test_a_page_renders_each_call_once(
 
 
 def test_a_scan_keeps_what_it_renders_only_while_the_tenant_fits(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
 ) -> None:
-    _, state = world
     now = state.clock.now_ms()
     plans = [state.store.generator.plan(TENANT, i) for i in range(6)]
     kept = Items(max_items=8)
@@ -199,7 +188,8 @@ def test_a_scan_keeps_what_it_renders_only_while_the_tenant_fits(
     ],
 )
 def test_a_page_past_any_list_s_end_is_empty(
-    world: tuple[TestClient, VendorSandbox],
+    client: TestClient,
+    state: VendorSandbox,
     vendor: str,
     method: str,
     path: str,
@@ -208,7 +198,6 @@ def test_a_page_past_any_list_s_end_is_empty(
 ) -> None:
     """The page is taken lazily from the tenant's calls: a start beyond what `islice` can
     count (page 2**63 of Zudu's JSON body) is still an empty page, never a 500."""
-    client, state = world
     answer = client.request(method, path, headers=state.credentials(vendor), json=body)
     assert answer.status_code == 200
     found: Any = answer.json()
